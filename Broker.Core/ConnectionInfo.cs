@@ -1,0 +1,19 @@
+using System.Net;
+
+namespace Broker.Core;
+
+/// <summary>What the transport knows about a connection before the first byte: addresses and the listener it came through.</summary>
+public sealed class ConnectionInfo
+{
+    /// <summary>The peer's address, if the transport has one (TCP does; an in-memory pipe does not).</summary>
+    public EndPoint? RemoteEndPoint { get; init; }
+
+    /// <summary>The local address the connection was accepted on.</summary>
+    public EndPoint? LocalEndPoint { get; init; }
+
+    /// <summary>The listener's name in EMQX's form, for example <c>mqtt:tcp:0.0.0.0:1883</c>.</summary>
+    public string ListenerName { get; init; } = "mqtt:internal";
+
+    /// <summary>The listener's protocol, for example <c>mqtt:tcp</c>, <c>mqtt:ssl</c>, <c>mqtt:ws</c>.</summary>
+    public string ListenerProtocol { get; init; } = "mqtt:internal";
+}
