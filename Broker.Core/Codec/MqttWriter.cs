@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
 namespace Broker.Core.Codec;
@@ -39,6 +40,12 @@ public ref struct MqttWriter(Span<byte> destination)
     /// <summary>Binary Data or a UTF-8 string already encoded: two-byte length, then the bytes.</summary>
     public void WriteBinary(ReadOnlySpan<byte> bytes)
     {
+        // [MQTT-1.5.6]: a longer field would be written with a wrapped length; nothing is advanced yet, so fail here.
+        if (bytes.Length > ushort.MaxValue)
+        {
+            ThrowTooLong();
+        }
+
         WriteTwoByteInteger((ushort)bytes.Length);
         WriteRaw(bytes);
     }
@@ -49,6 +56,9 @@ public ref struct MqttWriter(Span<byte> destination)
         WriteTwoByteInteger((ushort)length);
         _position += length;
     }
+
+    [DoesNotReturn]
+    private static void ThrowTooLong() => throw new ArgumentException("MQTT Binary Data and strings hold at most 65,535 bytes.", "bytes");
 
     /// <summary>The fixed header: first byte and remaining length.</summary>
     public void WriteFixedHeader(byte first, int remainingLength)

@@ -13,14 +13,23 @@ public static partial class PacketDecoder
         ushort packetId = ReadPacketIdentifier(ref reader);
         if (version != ProtocolVersion.V500 || reader.End)
         {
-            reader.EnsureEnd(header.Type.ToString());
+            EnsureEnd(reader, header.Type);
             return new PublishAckPacket(header.Type, packetId);
         }
 
         var reasonCode = (ReasonCode)reader.ReadByte();
         MqttProperties? properties = reader.End ? null : PropertiesReader.Read(ref reader, PropertyContext.PublishAck);
-        reader.EnsureEnd(header.Type.ToString());
+        EnsureEnd(reader, header.Type);
         return new PublishAckPacket(header.Type, packetId, reasonCode, properties);
+    }
+
+    /// <summary>Names the packet only when throwing: <c>PacketType.ToString()</c> boxes, 24 bytes per ack otherwise.</summary>
+    private static void EnsureEnd(in MqttReader reader, PacketType type)
+    {
+        if (!reader.End)
+        {
+            ProtocolThrow.Malformed($"{type} has bytes after its last field.");
+        }
     }
 
     /// <summary>SUBSCRIBE [MQTT-3.8].</summary>
@@ -44,6 +53,12 @@ public static partial class PacketDecoder
             var qos = (QualityOfService)(options & 0x03);
             if (qos > QualityOfService.ExactlyOnce)
             {
+                // 3.1.1 calls it malformed [MQTT-3.8.3-4]; 5.0 §3.8.3.1 a protocol error (0x82).
+                if (version == ProtocolVersion.V500)
+                {
+                    ProtocolThrow.ProtocolError("Maximum QoS 3 in the subscription options [MQTT-3.8.3.1].");
+                }
+
                 ProtocolThrow.Malformed("Requested QoS 3 [MQTT-3.8.3-4].");
             }
 

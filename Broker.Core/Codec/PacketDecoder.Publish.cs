@@ -52,7 +52,7 @@ public static partial class PacketDecoder
         while (!block.End)
         {
             long start = block.Remaining;
-            byte id = (byte)block.ReadVariableByteInteger();
+            byte id = PropertiesReader.ReadIdentifier(ref block);
             PropertiesReader.CheckAllowedOnce(id, PropertyContext.Publish, ref seen);
             switch ((PropertyId)id)
             {

@@ -24,13 +24,19 @@ internal static class PropertiesReader
         ulong seen = 0;
         while (!block.End)
         {
-            byte id = (byte)block.ReadVariableByteInteger().ClampToByte();
+            byte id = ReadIdentifier(ref block);
             CheckAllowedOnce(id, context, ref seen);
             ReadValue(ref block, id, properties);
         }
 
         return properties;
     }
+
+    /// <summary>
+    /// A property identifier is a variable byte integer [MQTT-2.2.2.2]; every defined one fits in a byte, so a larger
+    /// value maps to 0 (never valid) instead of being truncated onto a real identifier (257 would read as 0x01).
+    /// </summary>
+    public static byte ReadIdentifier(ref MqttReader reader) => (byte)reader.ReadVariableByteInteger().ClampToByte();
 
     /// <summary>Checks the identifier is known, allowed in <paramref name="context"/> and not repeated.</summary>
     public static void CheckAllowedOnce(byte id, PropertyContext context, ref ulong seen)
