@@ -50,6 +50,7 @@ public sealed class SocketListener : IAsyncDisposable
     private long _acceptedConnections;
     private long _refusedConnections;
     private long _nextConnectionId;
+    private int _disposed;
 
     /// <param name="options">Read once here; later changes to it do not apply to this listener.</param>
     /// <param name="handler">Serves one connection until it ends; it may throw, and is then logged, never rethrown.</param>
@@ -197,6 +198,11 @@ public sealed class SocketListener : IAsyncDisposable
     public async Task CloseConnectionsAsync(CancellationToken cancellationToken = default)
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Disposal already closed every connection.
+            return;
+        }
 
         try
         {
@@ -206,6 +212,11 @@ public sealed class SocketListener : IAsyncDisposable
         {
             // A handler's cancellation callback threw; the others ran, and closing goes on.
             TransportLog.HandlerFailed(_logger, 0, ex);
+        }
+        catch (ObjectDisposedException)
+        {
+            // A concurrent DisposeAsync got here first and closed everything.
+            return;
         }
 
         Task[] serving = SnapshotServeTasks();
@@ -237,7 +248,10 @@ public sealed class SocketListener : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await CloseConnectionsAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
-        _closingConnections.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _closingConnections.Dispose();
+        }
     }
 
     private async Task StopAcceptingAsync()
