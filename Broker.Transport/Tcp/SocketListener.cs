@@ -46,6 +46,7 @@ public sealed class SocketListener : IAsyncDisposable
     private bool _started;
     private EndPoint _endPoint;
     private string _listenOn;
+    private string _name;
     private int _currentConnections;
     private long _acceptedConnections;
     private long _refusedConnections;
@@ -65,6 +66,7 @@ public sealed class SocketListener : IAsyncDisposable
         _configuredEndPoint = options.EndPoint;
         _endPoint = options.EndPoint;
         _listenOn = options.EndPoint.ToString();
+        _name = TcpProtocol + ":" + _listenOn;
         _backlog = options.Backlog;
         _closeTimeout = options.CloseTimeout;
         _waitForData = options.WaitForDataBeforeAllocatingBuffer;
@@ -101,7 +103,7 @@ public sealed class SocketListener : IAsyncDisposable
     public string ListenOn => Volatile.Read(ref _listenOn);
 
     /// <summary>The listener's name in EMQX's form, <c>mqtt:tcp:0.0.0.0:1883</c>; also <see cref="ConnectionInfo.ListenerName"/>.</summary>
-    public string Name => TcpProtocol + ":" + ListenOn;
+    public string Name => Volatile.Read(ref _name);
 
     /// <summary>EMQX's <c>acceptors</c>: concurrent accept loops.</summary>
     public int Acceptors { get; }
@@ -159,7 +161,9 @@ public sealed class SocketListener : IAsyncDisposable
 
             EndPoint bound = socket.LocalEndPoint!;
             Volatile.Write(ref _endPoint, bound);
-            Volatile.Write(ref _listenOn, bound.ToString()!);
+            string listenOn = bound.ToString()!;
+            Volatile.Write(ref _listenOn, listenOn);
+            Volatile.Write(ref _name, TcpProtocol + ":" + listenOn);
             Volatile.Write(ref _listenSocket, socket);
 
             var loops = new Task[Acceptors];
