@@ -1,0 +1,168 @@
+using System.Net.Sockets;
+using Broker.Core;
+using Broker.Transport.Tcp;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broker.Server;
+
+/// <summary>
+/// The standalone broker put together: one <see cref="MqttBroker"/> and its listeners, started and stopped in the
+/// right order. Tests start it in-process on port 0 and read the bound port from <see cref="MqttListener"/>.
+/// </summary>
+internal sealed class BrokerHost : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private readonly SocketListener[] _listeners;
+    private int _state;
+    private Task? _brokerStopped;
+
+    public BrokerHost(ServerOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        loggerFactory ??= NullLoggerFactory.Instance;
+        Options = options;
+        _logger = loggerFactory.CreateLogger("Broker.Server");
+        Broker = new MqttBroker(options.Broker, loggerFactory, timeProvider);
+        MqttListener = new SocketListener(options.MqttTcp, Broker.RunConnectionAsync, loggerFactory);
+        _listeners = [MqttListener];
+        DataDirectory = Path.GetFullPath(options.DataDirectory);
+    }
+
+    public ServerOptions Options { get; }
+
+    public MqttBroker Broker { get; }
+
+    /// <summary>The MQTT/TCP listener (1883 by default).</summary>
+    public SocketListener MqttListener { get; }
+
+    /// <summary>Every listener, for the management API's listener routes.</summary>
+    public IReadOnlyList<SocketListener> Listeners => _listeners;
+
+    /// <summary>The data directory as an absolute path.</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>
+    /// Creates the data directory and starts every listener. On failure (address in use, no permission) the
+    /// listeners already started are stopped again, the reason is logged, and the exception is rethrown.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("The host starts once.");
+        }
+
+        try
+        {
+            Directory.CreateDirectory(DataDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ServerLog.DataDirectoryFailed(_logger, DataDirectory, ex.Message);
+            throw;
+        }
+
+        foreach (SocketListener listener in _listeners)
+        {
+            try
+            {
+                await listener.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException ex)
+            {
+                ServerLog.ListenerFailed(_logger, listener.Name, ex.Message);
+                foreach (SocketListener started in _listeners)
+                {
+                    await started.DisposeAsync().ConfigureAwait(false);
+                }
+
+                throw;
+            }
+        }
+
+        ServerLog.Started(_logger, Options.Broker.NodeName, DescribeListeners(), DataDirectory);
+    }
+
+    /// <summary>
+    /// Stops accepting, then lets the broker disconnect its clients, until <paramref name="cancellationToken"/> is
+    /// cancelled; connections still open then are aborted. Returns when every connection has ended.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _state, 2) != 1)
+        {
+            return;
+        }
+
+        bool graceful = !cancellationToken.IsCancellationRequested;
+        if (graceful)
+        {
+            ServerLog.Stopping(_logger, Options.ShutdownTimeout);
+        }
+
+        foreach (SocketListener listener in _listeners)
+        {
+            await listener.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        // The broker closes every connection (v5 clients get DISCONNECT 0x8B). It will later offer StopAsync(token);
+        // until then disposal is the way to ask, bounded here by the token.
+        try
+        {
+            _brokerStopped = Broker.DisposeAsync().AsTask();
+            await _brokerStopped.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Out of time: the listeners abort what is left below.
+        }
+        catch (Exception ex)
+        {
+            ServerLog.BrokerDisposeFailed(_logger, ex);
+        }
+
+        foreach (SocketListener listener in _listeners)
+        {
+            await listener.CloseConnectionsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (graceful && cancellationToken.IsCancellationRequested)
+        {
+            ServerLog.ShutdownTimedOut(_logger, Options.ShutdownTimeout);
+        }
+
+        ServerLog.Stopped(_logger, Options.Broker.NodeName);
+    }
+
+    /// <summary>Stops at once: no grace period for clients.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        foreach (SocketListener listener in _listeners)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            // Its connections are gone, so a disposal that outlived the grace period finishes now.
+            await (_brokerStopped ?? Broker.DisposeAsync().AsTask()).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            ServerLog.BrokerDisposeFailed(_logger, ex);
+        }
+    }
+
+    private string DescribeListeners()
+    {
+        var names = new string[_listeners.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            names[i] = _listeners[i].Name;
+        }
+
+        return string.Join(", ", names);
+    }
+}

@@ -1,0 +1,133 @@
+using Broker.Core.Configuration;
+using static Broker.Server.Configuration.OptionValues;
+
+namespace Broker.Server.Configuration;
+
+/// <summary>
+/// Every setting of the standalone broker, in <c>--help</c> order. Names follow EMQX 4.4's configuration keys
+/// (<c>max_inflight</c>, <c>max_mqueue_len</c>, <c>listener.tcp.external.acceptors</c>...) in kebab case for flags and
+/// snake case for the JSON config file. Adding a <see cref="BrokerOptions"/> property means adding a row here.
+/// </summary>
+internal static class OptionTable
+{
+    private const string ServerSection = "Server";
+    private const string ListenerSection = "MQTT/TCP listener";
+    private const string MqttSection = "MQTT (broker core; EMQX zone defaults)";
+
+    public static IReadOnlyList<OptionDefinition> All { get; } =
+    [
+        // Server
+        new(ServerSection, "node-name", "NAME", "Node name (EMQX node.name), used in $SYS topics and the management API.",
+            static (o, v) => o.Broker.NodeName = v, static o => o.Broker.NodeName),
+        new(ServerSection, "data-dir", "DIR", "Directory for persistent state, created at start.",
+            static (o, v) => o.DataDirectory = v, static o => o.DataDirectory),
+        new(ServerSection, "log-level", "LEVEL", "Console log level: trace, debug, info, warning, error, critical, none.",
+            static (o, v) => o.LogLevel = ParseLogLevel(v), static o => FormatLogLevel(o.LogLevel)),
+        new(ServerSection, "shutdown-timeout", "SECONDS", "On SIGINT/SIGTERM, how long clients get to be disconnected before their sockets are aborted.",
+            static (o, v) => o.ShutdownTimeout = ParseSeconds(v), static o => Format(o.ShutdownTimeout)),
+
+        // MQTT/TCP listener
+        new(ListenerSection, "bind", "ADDRESS", "Address the MQTT/TCP listener binds (:: for IPv4 and IPv6).",
+            static (o, v) => o.Bind = ParseAddress(v), static o => o.Bind.ToString()),
+        new(ListenerSection, "mqtt-port", "PORT", "MQTT/TCP port; 0 picks a free port.",
+            static (o, v) => o.MqttPort = ParseInt(v), static o => Format(o.MqttPort)),
+        new(ListenerSection, "acceptors", "N", "Concurrent accept loops; by default one per core, at most 4.",
+            static (o, v) => o.MqttTcp.Acceptors = ParseInt(v), static o => Format(o.MqttTcp.Acceptors)),
+        new(ListenerSection, "max-connections", "N", "Maximum concurrent connections (max_conns); extra ones are closed at once.",
+            static (o, v) => o.MqttTcp.MaxConnections = ParseInt(v), static o => Format(o.MqttTcp.MaxConnections)),
+        new(ListenerSection, "backlog", "N", "TCP accept backlog.",
+            static (o, v) => o.MqttTcp.Backlog = ParseInt(v), static o => Format(o.MqttTcp.Backlog)),
+        new(ListenerSection, "tcp-read-buffer-size", "BYTES", "Received bytes buffered per connection before reading pauses; 0 = no limit.",
+            static (o, v) => o.MqttTcp.MaxReadBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxReadBufferSize)),
+        new(ListenerSection, "tcp-write-buffer-size", "BYTES", "Unsent bytes buffered per connection before the broker waits; 0 = no limit.",
+            static (o, v) => o.MqttTcp.MaxWriteBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxWriteBufferSize)),
+
+        // MQTT
+        new(MqttSection, "max-packet-size", "BYTES", "Largest MQTT packet accepted (mqtt.max_packet_size).",
+            static (o, v) => o.Broker.MaximumPacketSize = ParseInt(v), static o => Format(o.Broker.MaximumPacketSize)),
+        new(MqttSection, "max-clientid-len", "N", "Longest client id accepted.",
+            static (o, v) => o.Broker.MaximumClientIdLength = ParseInt(v), static o => Format(o.Broker.MaximumClientIdLength)),
+        new(MqttSection, "max-topic-levels", "N", "Most levels in a topic; 0 = no limit.",
+            static (o, v) => o.Broker.MaximumTopicLevels = ParseInt(v), static o => Format(o.Broker.MaximumTopicLevels)),
+        new(MqttSection, "max-qos-allowed", "0|1|2", "Highest QoS granted.",
+            static (o, v) => o.Broker.MaximumQoS = ParseQoS(v), static o => Format(o.Broker.MaximumQoS)),
+        new(MqttSection, "max-topic-alias", "N", "Topic Alias Maximum for v5 clients; 0 disables topic aliases.",
+            static (o, v) => o.Broker.MaximumTopicAlias = ParseInt(v), static o => Format(o.Broker.MaximumTopicAlias)),
+        new(MqttSection, "max-subscriptions", "N", "Subscriptions per session; 0 = no limit.",
+            static (o, v) => o.Broker.MaximumSubscriptions = ParseInt(v), static o => Format(o.Broker.MaximumSubscriptions)),
+        new(MqttSection, "max-inflight", "N", "Unacknowledged QoS 1/2 deliveries per session (also the v5 Receive Maximum).",
+            static (o, v) => o.Broker.MaximumInflight = ParseInt(v), static o => Format(o.Broker.MaximumInflight)),
+        new(MqttSection, "max-mqueue-len", "N", "Messages queued per session beyond the inflight window; the oldest is dropped when full.",
+            static (o, v) => o.Broker.MaximumQueueLength = ParseInt(v), static o => Format(o.Broker.MaximumQueueLength)),
+        new(MqttSection, "mqueue-store-qos0", "true|false", "Whether QoS 0 messages are queued for offline sessions.",
+            static (o, v) => o.Broker.QueueQoS0Messages = ParseBool(v), static o => Format(o.Broker.QueueQoS0Messages)),
+        new(MqttSection, "max-awaiting-rel", "N", "Incoming QoS 2 messages awaiting PUBREL per session.",
+            static (o, v) => o.Broker.MaximumAwaitingRel = ParseInt(v), static o => Format(o.Broker.MaximumAwaitingRel)),
+        new(MqttSection, "await-rel-timeout", "SECONDS", "How long an incoming QoS 2 message waits for its PUBREL.",
+            static (o, v) => o.Broker.AwaitRelTimeout = ParseSeconds(v), static o => Format(o.Broker.AwaitRelTimeout)),
+        new(MqttSection, "retry-interval", "SECONDS", "Resend interval of unacknowledged QoS 1/2 deliveries.",
+            static (o, v) => o.Broker.RetryInterval = ParseSeconds(v), static o => Format(o.Broker.RetryInterval)),
+        new(MqttSection, "session-expiry-interval", "SECONDS", "How long a 3.1.1 persistent session outlives its connection.",
+            static (o, v) => o.Broker.SessionExpiryInterval = ParseSeconds(v), static o => Format(o.Broker.SessionExpiryInterval)),
+        new(MqttSection, "idle-timeout", "SECONDS", "A connection that sends no CONNECT within this is closed.",
+            static (o, v) => o.Broker.ConnectTimeout = ParseSeconds(v), static o => Format(o.Broker.ConnectTimeout)),
+        new(MqttSection, "max-keepalive", "SECONDS", "Largest keep alive accepted; v5 clients asking more are told this.",
+            static (o, v) => o.Broker.MaximumKeepAlive = ParseInt(v), static o => Format(o.Broker.MaximumKeepAlive)),
+        new(MqttSection, "server-keepalive", "SECONDS", "Keep alive imposed on every v5 client; 0 = off.",
+            static (o, v) => o.Broker.ServerKeepAlive = ParseInt(v), static o => Format(o.Broker.ServerKeepAlive)),
+        new(MqttSection, "retain-available", "true|false", "Whether retained messages are supported.",
+            static (o, v) => o.Broker.RetainAvailable = ParseBool(v), static o => Format(o.Broker.RetainAvailable)),
+        new(MqttSection, "wildcard-subscription", "true|false", "Whether wildcard subscriptions are allowed.",
+            static (o, v) => o.Broker.WildcardSubscriptionAvailable = ParseBool(v), static o => Format(o.Broker.WildcardSubscriptionAvailable)),
+        new(MqttSection, "shared-subscription", "true|false", "Whether shared subscriptions ($share/, $queue/) are allowed.",
+            static (o, v) => o.Broker.SharedSubscriptionAvailable = ParseBool(v), static o => Format(o.Broker.SharedSubscriptionAvailable)),
+        new(MqttSection, "subscription-identifiers", "true|false", "Whether v5 subscription identifiers are available.",
+            static (o, v) => o.Broker.SubscriptionIdentifierAvailable = ParseBool(v), static o => Format(o.Broker.SubscriptionIdentifierAvailable)),
+        new(MqttSection, "shared-subscription-strategy", "STRATEGY", "Shared group dispatch: random, round_robin, sticky, hash_clientid, hash_topic.",
+            static (o, v) => o.Broker.SharedSubscriptionStrategy = ParseStrategy(v), static o => FormatStrategy(o.Broker.SharedSubscriptionStrategy)),
+        new(MqttSection, "allow-anonymous", "true|false", "Whether clients without credentials may connect.",
+            static (o, v) => o.Broker.AllowAnonymous = ParseBool(v), static o => Format(o.Broker.AllowAnonymous)),
+        new(MqttSection, "ignore-loop-deliver", "true|false", "Whether a client never receives its own publishes.",
+            static (o, v) => o.Broker.IgnoreLoopDeliver = ParseBool(v), static o => Format(o.Broker.IgnoreLoopDeliver)),
+        new(MqttSection, "sys-interval", "SECONDS", "Period of the $SYS statistics; 0 disables them.",
+            static (o, v) => o.Broker.SysInterval = ParseSeconds(v), static o => Format(o.Broker.SysInterval)),
+        new(MqttSection, "sys-topics", "true|false", "Whether $SYS topics are published.",
+            static (o, v) => o.Broker.SysTopicsEnabled = ParseBool(v), static o => Format(o.Broker.SysTopicsEnabled)),
+        new(MqttSection, "retainer", "true|false", "Whether the retainer stores retained messages.",
+            static (o, v) => o.Broker.RetainerEnabled = ParseBool(v), static o => Format(o.Broker.RetainerEnabled)),
+        new(MqttSection, "max-retained-messages", "N", "Retained messages stored (retainer.max_retained_messages); 0 = no limit.",
+            static (o, v) => o.Broker.MaximumRetainedMessages = ParseInt(v), static o => Format(o.Broker.MaximumRetainedMessages)),
+        new(MqttSection, "max-retained-payload-size", "BYTES", "Largest retained payload stored (retainer.max_payload_size).",
+            static (o, v) => o.Broker.MaximumRetainedPayloadSize = ParseInt(v), static o => Format(o.Broker.MaximumRetainedPayloadSize)),
+        new(MqttSection, "delayed-publish", "true|false", "Whether $delayed/<seconds>/<topic> publishes are held back.",
+            static (o, v) => o.Broker.DelayedPublishEnabled = ParseBool(v), static o => Format(o.Broker.DelayedPublishEnabled)),
+    ];
+
+    /// <summary>The definition for a flag name without its dashes, or null.</summary>
+    public static OptionDefinition? FindByName(string name)
+    {
+        foreach (OptionDefinition definition in All)
+        {
+            if (string.Equals(definition.Name, name, StringComparison.Ordinal))
+            {
+                return definition;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The definition for a JSON key, or null.</summary>
+    public static OptionDefinition? FindByJsonKey(string key)
+    {
+        foreach (OptionDefinition definition in All)
+        {
+            if (string.Equals(definition.JsonKey, key, StringComparison.Ordinal))
+            {
+                return definition;
+            }
+        }
+
+        return null;
+    }
+}

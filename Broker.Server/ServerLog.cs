@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Server;
+
+/// <summary>Log messages of the standalone broker, with stable event ids (2xxx).</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(2000, LogLevel.Information, "Broker {NodeName} started; listeners: {Listeners}; data directory: {DataDirectory}.")]
+    public static partial void Started(ILogger logger, string nodeName, string listeners, string dataDirectory);
+
+    [LoggerMessage(2001, LogLevel.Information, "Configuration read from {ConfigFile}.")]
+    public static partial void ConfigLoaded(ILogger logger, string configFile);
+
+    [LoggerMessage(2002, LogLevel.Information, "Shutting down: no new connections; disconnecting clients (up to {ShutdownTimeout}).")]
+    public static partial void Stopping(ILogger logger, TimeSpan shutdownTimeout);
+
+    [LoggerMessage(2003, LogLevel.Information, "Broker {NodeName} stopped.")]
+    public static partial void Stopped(ILogger logger, string nodeName);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Clients were not all disconnected within {ShutdownTimeout}; their sockets were aborted.")]
+    public static partial void ShutdownTimedOut(ILogger logger, TimeSpan shutdownTimeout);
+
+    [LoggerMessage(2005, LogLevel.Critical, "Could not start listener {ListenerName}: {Reason}")]
+    public static partial void ListenerFailed(ILogger logger, string listenerName, string reason);
+
+    [LoggerMessage(2006, LogLevel.Error, "The broker failed while shutting down.")]
+    public static partial void BrokerDisposeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(2007, LogLevel.Critical, "Could not create the data directory {DataDirectory}: {Reason}")]
+    public static partial void DataDirectoryFailed(ILogger logger, string dataDirectory, string reason);
+}

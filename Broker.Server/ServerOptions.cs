@@ -1,0 +1,60 @@
+using System.Net;
+using Broker.Core.Configuration;
+using Broker.Transport.Tcp;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Server;
+
+/// <summary>
+/// Everything the standalone broker is configured with: the broker core's <see cref="BrokerOptions"/>, the MQTT/TCP
+/// listener's <see cref="SocketListenerOptions"/>, and what only the process needs (data directory, logging, shutdown).
+/// Setters check their values, like the options they wrap.
+/// </summary>
+internal sealed class ServerOptions
+{
+    private string _dataDirectory = "./data";
+    private TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Broker behaviour and limits (EMQX zone defaults).</summary>
+    public BrokerOptions Broker { get; } = new();
+
+    /// <summary>The MQTT/TCP listener, 0.0.0.0:1883.</summary>
+    public SocketListenerOptions MqttTcp { get; } = new();
+
+    /// <summary>The address the MQTT listener binds, 0.0.0.0 (every IPv4 interface); <c>::</c> binds IPv4 and IPv6.</summary>
+    public IPAddress Bind
+    {
+        get => MqttTcp.EndPoint.Address;
+        set => MqttTcp.EndPoint = new IPEndPoint(value ?? throw new ArgumentNullException(nameof(value)), MqttTcp.EndPoint.Port);
+    }
+
+    /// <summary>The MQTT/TCP port, 1883; 0 binds a free port (the startup line says which).</summary>
+    public int MqttPort
+    {
+        get => MqttTcp.EndPoint.Port;
+        set => MqttTcp.EndPoint = new IPEndPoint(
+            MqttTcp.EndPoint.Address,
+            value is >= IPEndPoint.MinPort and <= IPEndPoint.MaxPort ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Must be between 0 and 65535."));
+    }
+
+    /// <summary>Where the broker keeps what must survive a restart, <c>./data</c> (relative to the working directory); created at start.</summary>
+    public string DataDirectory
+    {
+        get => _dataDirectory;
+        set
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            _dataDirectory = value;
+        }
+    }
+
+    /// <summary>The least severe level logged to the console, information (EMQX logs warnings; the startup line is information).</summary>
+    public LogLevel LogLevel { get; set; } = LogLevel.Information;
+
+    /// <summary>How long a shutdown waits for clients to be disconnected before their sockets are aborted, 10 s.</summary>
+    public TimeSpan ShutdownTimeout
+    {
+        get => _shutdownTimeout;
+        set => _shutdownTimeout = value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Must be positive.");
+    }
+}

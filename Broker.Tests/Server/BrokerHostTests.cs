@@ -1,0 +1,82 @@
+using System.Net;
+using System.Net.Sockets;
+using Broker.Server;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broker.Tests.Server;
+
+[TestFixture]
+public sealed class BrokerHostTests
+{
+    private string _directory = null!;
+
+    [SetUp]
+    public void SetUp() => _directory = Path.Combine(Path.GetTempPath(), "broker-host-tests-" + Guid.NewGuid().ToString("N"));
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Test, CancelAfter(20_000)]
+    public async Task StartAsync_BindsTheListener_AndCreatesTheDataDirectory(CancellationToken cancellationToken)
+    {
+        ServerOptions options = LocalOptions();
+        options.MqttTcp.MaxConnections = 321;
+        await using var host = new BrokerHost(options, NullLoggerFactory.Instance);
+
+        await host.StartAsync(cancellationToken);
+
+        var bound = (IPEndPoint)host.MqttListener.EndPoint;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(bound.Port, Is.Not.Zero);
+            Assert.That(host.Listeners, Is.EqualTo(new[] { host.MqttListener }));
+            Assert.That(host.MqttListener.Name, Is.EqualTo($"mqtt:tcp:127.0.0.1:{bound.Port}"));
+            Assert.That(host.MqttListener.MaxConnections, Is.EqualTo(321));
+            Assert.That(Directory.Exists(Path.Combine(_directory, "data")), Is.True);
+            Assert.That(host.Broker.Options, Is.SameAs(options.Broker));
+        }
+
+        using var client = new TcpClient(AddressFamily.InterNetwork);
+        await client.ConnectAsync(bound, cancellationToken);
+    }
+
+    [Test, CancelAfter(20_000)]
+    public async Task StopAsync_StopsAccepting_AndReleasesThePort(CancellationToken cancellationToken)
+    {
+        await using var host = new BrokerHost(LocalOptions(), NullLoggerFactory.Instance);
+        await host.StartAsync(cancellationToken);
+        var bound = (IPEndPoint)host.MqttListener.EndPoint;
+
+        await host.StopAsync(cancellationToken);
+
+        Assert.That(host.MqttListener.IsListening, Is.False);
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(bound);
+    }
+
+    [Test, CancelAfter(20_000)]
+    public async Task StartAsync_PortInUse_Throws_AndLeavesNothingListening(CancellationToken cancellationToken)
+    {
+        using var occupant = new TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        ServerOptions options = LocalOptions();
+        options.MqttPort = ((IPEndPoint)occupant.LocalEndpoint).Port;
+        await using var host = new BrokerHost(options, NullLoggerFactory.Instance);
+
+        Assert.ThrowsAsync<SocketException>(() => host.StartAsync(cancellationToken));
+        Assert.That(host.MqttListener.IsListening, Is.False);
+    }
+
+    private ServerOptions LocalOptions()
+    {
+        var options = new ServerOptions { Bind = IPAddress.Loopback, MqttPort = 0, DataDirectory = Path.Combine(_directory, "data") };
+        options.MqttTcp.Acceptors = 1;
+        return options;
+    }
+}
