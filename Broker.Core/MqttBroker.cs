@@ -1,5 +1,12 @@
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using Broker.Core.Configuration;
+using Broker.Core.Connections;
+using Broker.Core.Diagnostics;
+using Broker.Core.Metrics;
+using Broker.Core.Protocol;
+using Broker.Core.Routing;
+using Broker.Core.Sessions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -9,13 +16,30 @@ namespace Broker.Core;
 /// The broker. It owns no sockets: a transport hands each connection over as an <see cref="IDuplexPipe"/>
 /// through <see cref="RunConnectionAsync"/>, which returns when the connection ends.
 /// </summary>
-public sealed class MqttBroker : IAsyncDisposable
+public sealed partial class MqttBroker : IAsyncDisposable
 {
+    private readonly ConcurrentDictionary<MqttConnection, Task> _connections = new();
+    private readonly Router _router;
+    private readonly DelayedPublisher _delayed;
+    private readonly SysTopics _sys;
+    private readonly ITimer _housekeeping;
+    private readonly CancellationTokenSource _shutdown = new();
+    private long _clientIdSequence;
+    private int _disposed;
+
     public MqttBroker(BrokerOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         Options = options ?? new BrokerOptions();
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        Logger = LoggerFactory.CreateLogger("Broker.Core");
         TimeProvider = timeProvider ?? TimeProvider.System;
+        StartedAt = TimeProvider.GetUtcNow();
+        StartTimestamp = TimeProvider.GetTimestamp();
+        Retained = new RetainedStore(this);
+        _router = new Router(this);
+        _delayed = new DelayedPublisher(this);
+        _sys = new SysTopics(this);
+        _housekeeping = TimeProvider.CreateTimer(static state => ((MqttBroker)state!).Housekeeping(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     public BrokerOptions Options { get; }
@@ -24,14 +48,121 @@ public sealed class MqttBroker : IAsyncDisposable
 
     public TimeProvider TimeProvider { get; }
 
+    /// <summary>Every counter of EMQX's metrics table.</summary>
+    public BrokerCounters Counters { get; } = new();
+
+    /// <summary>Gauges with their high-water marks (EMQX's stats).</summary>
+    public BrokerStats Stats { get; } = new();
+
+    public SessionTable Sessions { get; } = new();
+
+    public RetainedStore Retained { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>The broker's version, as $SYS and the management API report it.</summary>
+    public static string Version => typeof(MqttBroker).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    internal long StartTimestamp { get; }
+
+    internal ILogger Logger { get; }
+
+    internal Router Router => _router;
+
+    /// <summary>Delayed publishes waiting.</summary>
+    public int DelayedCount => _delayed.Count;
+
     /// <summary>Serves one MQTT connection until the peer or the broker closes it. Never throws for bad input.</summary>
-    public Task RunConnectionAsync(IDuplexPipe transport, ConnectionInfo info, CancellationToken cancellationToken = default)
+    public async Task RunConnectionAsync(IDuplexPipe transport, ConnectionInfo info, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(info);
-        throw new NotImplementedException(Options.NodeName);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+        var connection = new MqttConnection(this, transport, info);
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connections[connection] = completion.Task;
+        Stats.Increment(StatId.Connections);
+        Stats.Increment(StatId.Channels);
+        try
+        {
+            await connection.RunAsync(linked.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The last line of defence: one connection's bug must not take the process down.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            BrokerLog.UnexpectedError(Logger, connection.ClientId, ex);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+            Stats.Decrement(StatId.Connections);
+            Stats.Decrement(StatId.Channels);
+            completion.TrySetResult();
+        }
     }
 
-    /// <summary>Closes every connection (v5 clients get DISCONNECT 0x8B) and stops the broker's timers.</summary>
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    /// <summary>Publishes a message as the broker (management API, embedding code). Returns the sessions reached.</summary>
+    public int Publish(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        Counters.Increment(CounterId.MessagesPublish);
+        return PublishInternal(message);
+    }
+
+    /// <summary>Disconnects a client (EMQX's kick); its will is published. Returns false if it is not connected.</summary>
+    public bool Kick(string clientId)
+    {
+        if (Sessions.Find(clientId)?.Connection is { } connection)
+        {
+            connection.RequestClose(DisconnectReason.Kicked, ReasonCode.AdministrativeAction);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Closes every connection (v5 clients get DISCONNECT 0x8B) and stops the timers.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _housekeeping.DisposeAsync().ConfigureAwait(false);
+        foreach (MqttConnection connection in _connections.Keys)
+        {
+            connection.RequestClose(DisconnectReason.ServerShutdown, ReasonCode.ServerShuttingDown);
+        }
+
+        Task all = Task.WhenAll(_connections.Values);
+        try
+        {
+            await all.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+        }
+
+        _shutdown.Dispose();
+    }
+
+    internal string NewClientId()
+    {
+        long n = Interlocked.Increment(ref _clientIdSequence);
+        return $"auto-{StartTimestamp:x}-{n:x}";
+    }
+
+    /// <summary>Hook for authentication; the built-in user database arrives with the management API.</summary>
+    internal ReasonCode Authenticate(string clientId, string? userName, byte[]? password, ConnectionInfo info)
+    {
+        _ = clientId;
+        _ = password;
+        _ = info;
+        return userName is null && !Options.AllowAnonymous ? ReasonCode.NotAuthorized : ReasonCode.Success;
+    }
 }

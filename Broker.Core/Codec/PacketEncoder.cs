@@ -277,3 +277,38 @@ public static partial class PacketEncoder
     public static int WritePublishAck(IBufferWriter<byte> output, in PublishAckPacket packet, ProtocolVersion version)
         => WritePublishAck(output, packet.Type, packet.PacketIdentifier, version, packet.ReasonCode, packet.Properties);
 }
+
+public static partial class PacketEncoder
+{
+    /// <summary>
+    /// Encodes the forwardable message properties of <paramref name="properties"/> (payload format, content type,
+    /// response topic, correlation data, user properties) as the broker stores them in a message: no length
+    /// prefix; expiry, topic alias and subscription identifiers are left out because they are set per delivery.
+    /// </summary>
+    public static byte[] EncodeMessageProperties(MqttProperties? properties)
+    {
+        if (properties is null)
+        {
+            return [];
+        }
+
+        var forwardable = new MqttProperties
+        {
+            PayloadFormatIndicator = properties.PayloadFormatIndicator,
+            ContentType = properties.ContentType,
+            ResponseTopic = properties.ResponseTopic,
+            CorrelationData = properties.CorrelationData,
+            UserProperties = properties.UserProperties,
+        };
+        int length = PropertiesWriter.GetContentLength(forwardable);
+        if (length == 0)
+        {
+            return [];
+        }
+
+        var bytes = new byte[length];
+        var writer = new MqttWriter(bytes);
+        PropertiesWriter.WriteContent(ref writer, forwardable);
+        return bytes;
+    }
+}

@@ -52,6 +52,12 @@ internal static class PropertiesWriter
     public static void Write(ref MqttWriter w, MqttProperties? p, int contentLength)
     {
         w.WriteVariableByteInteger(contentLength);
+        WriteContent(ref w, p);
+    }
+
+    /// <summary>The properties without the Property Length prefix.</summary>
+    public static void WriteContent(ref MqttWriter w, MqttProperties? p)
+    {
         if (p is null)
         {
             return;

@@ -1,0 +1,378 @@
+using System.Buffers;
+using Broker.Core.Codec;
+using Broker.Core.Metrics;
+using Broker.Core.Packets;
+using Broker.Core.Protocol;
+using Broker.Core.Routing;
+using Broker.Core.Sessions;
+using Broker.Core.Topics;
+
+namespace Broker.Core.Connections;
+
+internal sealed partial class MqttConnection
+{
+    /// <summary>Inbound topic aliases the client set [MQTT-3.3.2.3.4]; connection-scoped, read-loop only.</summary>
+    private Dictionary<ushort, byte[]>? _inboundAliases;
+
+    private void HandlePacket(in FixedHeader header, ReadOnlySequence<byte> body)
+    {
+        if (Volatile.Read(ref _state) == StateAwaitingConnect)
+        {
+            if (header.Type != PacketType.Connect)
+            {
+                // The first packet must be CONNECT [MQTT-3.1.0-1].
+                ProtocolThrow.ProtocolError($"First packet is {header.Type}, not CONNECT.");
+            }
+
+            HandleConnect(body);
+            return;
+        }
+
+        switch (header.Type)
+        {
+            case PacketType.Publish:
+                HandlePublish(header, body);
+                break;
+            case PacketType.PubAck:
+                Counters.Increment(CounterId.PacketsPubackReceived);
+                if (Session!.OnPubAck(PacketDecoder.DecodePublishAck(header, body, Version).PacketIdentifier))
+                {
+                    Counters.Increment(CounterId.MessagesAcked);
+                }
+                else
+                {
+                    Counters.Increment(CounterId.PacketsPubackMissed);
+                }
+
+                break;
+            case PacketType.PubRec:
+                HandlePubRec(header, body);
+                break;
+            case PacketType.PubRel:
+                HandlePubRel(header, body);
+                break;
+            case PacketType.PubComp:
+                Counters.Increment(CounterId.PacketsPubcompReceived);
+                if (!Session!.OnPubComp(PacketDecoder.DecodePublishAck(header, body, Version).PacketIdentifier))
+                {
+                    Counters.Increment(CounterId.PacketsPubcompMissed);
+                }
+
+                break;
+            case PacketType.Subscribe:
+                HandleSubscribe(body);
+                break;
+            case PacketType.Unsubscribe:
+                HandleUnsubscribe(body);
+                break;
+            case PacketType.PingReq:
+                PacketDecoder.DecodeEmpty(header, body);
+                Counters.Increment(CounterId.PacketsPingreqReceived);
+                Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.PingResp });
+                break;
+            case PacketType.Disconnect:
+                HandleDisconnect(body);
+                break;
+            case PacketType.Auth:
+                Counters.Increment(CounterId.PacketsAuthReceived);
+                PacketDecoder.DecodeAuth(body, Version);
+                // No authentication method was agreed in CONNECT, so AUTH is a protocol error [MQTT-4.12.0-1].
+                ProtocolThrow.ProtocolError("AUTH without an authentication method.");
+                break;
+            case PacketType.Connect:
+                ProtocolThrow.ProtocolError("Second CONNECT [MQTT-3.1.0-2].");
+                break;
+            default:
+                ProtocolThrow.ProtocolError($"{header.Type} is not sent by clients.");
+                break;
+        }
+    }
+
+    private void HandlePublish(in FixedHeader header, ReadOnlySequence<byte> body)
+    {
+        Counters.Increment(CounterId.PacketsPublishReceived);
+        PublishPacket packet = PacketDecoder.DecodePublish(header, body, Version);
+        Configuration.BrokerOptions options = _broker.Options;
+        if (packet.QoS > options.MaximumQoS)
+        {
+            Counters.Increment(CounterId.PacketsPublishError);
+            ProtocolThrow.Violation(ReasonCode.QoSNotSupported, "PUBLISH QoS above Maximum QoS [MQTT-3.2.2-11].");
+        }
+
+        if (packet.Retain && !options.RetainAvailable)
+        {
+            Counters.Increment(CounterId.PacketsPublishError);
+            ProtocolThrow.Violation(ReasonCode.RetainNotSupported, "Retain is not available [MQTT-3.2.2-14].");
+        }
+
+        PublishProperties properties = packet.Properties;
+        if (properties.SubscriptionIdentifierCount > 0)
+        {
+            ProtocolThrow.ProtocolError("A client PUBLISH carries a Subscription Identifier [MQTT-3.3.4-6].");
+        }
+
+        Span<byte> topicBuffer = stackalloc byte[256];
+        byte[]? rented = null;
+        try
+        {
+            ReadOnlySpan<byte> topic = ResolveTopic(packet, topicBuffer, ref rented);
+            if (!TopicValidator.IsValidTopicName(topic, options.MaximumTopicLevels))
+            {
+                Counters.Increment(CounterId.PacketsPublishError);
+                ProtocolThrow.Violation(ReasonCode.TopicNameInvalid, "Invalid topic name in PUBLISH [MQTT-3.3.2-2].");
+            }
+
+            if (properties.HasResponseTopic && !IsValidResponseTopic(properties.ResponseTopic))
+            {
+                ProtocolThrow.ProtocolError("Response Topic is not a valid topic name [MQTT-3.3.2-14].");
+            }
+
+            _receivedMessages++;
+            Counters.Increment(CounterId.MessagesReceived);
+            Counters.Increment(packet.QoS switch
+            {
+                QualityOfService.AtMostOnce => CounterId.MessagesQos0Received,
+                QualityOfService.AtLeastOnce => CounterId.MessagesQos1Received,
+                _ => CounterId.MessagesQos2Received,
+            });
+
+            Session session = Session!;
+            if (packet.QoS == QualityOfService.ExactlyOnce)
+            {
+                if (session.IsAwaitingRel(packet.PacketIdentifier))
+                {
+                    // A retransmission of a message we already routed: acknowledge, do not route again [MQTT-4.3.3-9].
+                    Counters.Increment(CounterId.PacketsPublishInuse);
+                    EnqueueAck(PacketType.PubRec, packet.PacketIdentifier, ReasonCode.Success);
+                    return;
+                }
+
+                if (session.AwaitingRelCount >= options.MaximumAwaitingRel)
+                {
+                    // Our Receive Maximum is max_awaiting_rel; a client past it broke flow control [MQTT-3.3.4-9].
+                    Counters.Increment(CounterId.PacketsPublishDropped);
+                    ProtocolThrow.Violation(ReasonCode.ReceiveMaximumExceeded, "More QoS 2 messages awaiting PUBREL than the Receive Maximum.");
+                }
+
+                session.TryBeginIncomingQoS2(packet.PacketIdentifier, _broker.TimeProvider.GetTimestamp());
+            }
+
+            Message message = CreateMessage(packet, topic, properties);
+            int delivered = _broker.PublishFromClient(message, topic);
+            ReasonCode ack = delivered == 0 && IsV5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+            if (packet.QoS == QualityOfService.AtLeastOnce)
+            {
+                EnqueueAck(PacketType.PubAck, packet.PacketIdentifier, ack);
+            }
+            else if (packet.QoS == QualityOfService.ExactlyOnce)
+            {
+                EnqueueAck(PacketType.PubRec, packet.PacketIdentifier, ack);
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>The topic of a PUBLISH, through the client's topic alias if it used one [MQTT-3.3.2.3.4].</summary>
+    private ReadOnlySpan<byte> ResolveTopic(in PublishPacket packet, Span<byte> buffer, ref byte[]? rented)
+    {
+        ReadOnlySequence<byte> topicSequence = packet.TopicName;
+        ReadOnlySpan<byte> topic;
+        if (topicSequence.IsSingleSegment)
+        {
+            topic = topicSequence.FirstSpan;
+        }
+        else
+        {
+            int length = (int)topicSequence.Length;
+            Span<byte> target = length <= buffer.Length ? buffer : (rented = ArrayPool<byte>.Shared.Rent(length));
+            topicSequence.CopyTo(target);
+            topic = target[..length];
+        }
+
+        PublishProperties properties = packet.Properties;
+        if (!properties.HasTopicAlias)
+        {
+            if (topic.IsEmpty)
+            {
+                ProtocolThrow.Violation(IsV5 ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid, "Empty topic name without a topic alias [MQTT-3.3.2-1].");
+            }
+
+            return topic;
+        }
+
+        ushort alias = properties.TopicAlias;
+        if (alias == 0 || alias > _broker.Options.MaximumTopicAlias)
+        {
+            ProtocolThrow.Violation(ReasonCode.TopicAliasInvalid, $"Topic alias {alias} is outside 1..Topic Alias Maximum [MQTT-3.3.2-8].");
+        }
+
+        _inboundAliases ??= [];
+        if (topic.IsEmpty)
+        {
+            if (!_inboundAliases.TryGetValue(alias, out byte[]? mapped))
+            {
+                ProtocolThrow.Violation(ReasonCode.TopicAliasInvalid, $"Topic alias {alias} was never set [MQTT-3.3.2-7].");
+            }
+
+            return mapped;
+        }
+
+        if (!_inboundAliases.TryGetValue(alias, out byte[]? existing) || !existing.AsSpan().SequenceEqual(topic))
+        {
+            _inboundAliases[alias] = topic.ToArray();
+        }
+
+        return topic;
+    }
+
+    private static bool IsValidResponseTopic(in ReadOnlySequence<byte> responseTopic)
+    {
+        byte[] bytes = responseTopic.ToArray();
+        return TopicValidator.IsValidTopicName(bytes);
+    }
+
+    private Message CreateMessage(in PublishPacket packet, ReadOnlySpan<byte> topic, in PublishProperties properties)
+    {
+        int payloadLength = (int)packet.Payload.Length;
+        int propertiesLength = properties.ForwardableLength;
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(topic.Length + propertiesLength + payloadLength);
+        topic.CopyTo(buffer);
+        if (propertiesLength > 0)
+        {
+            PacketDecoder.CopyForwardableProperties(properties, buffer.AsSpan(topic.Length, propertiesLength));
+        }
+
+        packet.Payload.CopyTo(buffer.AsSpan(topic.Length + propertiesLength));
+        long expiresAt = 0;
+        if (properties.HasMessageExpiry && properties.MessageExpiryInterval > 0)
+        {
+            expiresAt = _broker.TimeProvider.GetTimestamp() + (properties.MessageExpiryInterval * _broker.TimeProvider.TimestampFrequency);
+        }
+
+        return new Message(buffer, topic.Length, propertiesLength, packet.QoS, packet.Retain)
+        {
+            PublisherClientId = ClientId,
+            PublisherUserName = UserName,
+            Publisher = Session,
+            ExpiresAt = expiresAt,
+            Timestamp = _broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+        };
+    }
+
+    private void EnqueueAck(PacketType type, ushort packetId, ReasonCode reasonCode)
+        => Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = type, PacketIdentifier = packetId, ReasonCode = reasonCode });
+
+    private void HandlePubRec(in FixedHeader header, ReadOnlySequence<byte> body)
+    {
+        Counters.Increment(CounterId.PacketsPubrecReceived);
+        PublishAckPacket ack = PacketDecoder.DecodePublishAck(header, body, Version);
+        if (Session!.OnPubRec(ack.PacketIdentifier, ack.ReasonCode))
+        {
+            Counters.Increment(CounterId.MessagesAcked);
+            return;
+        }
+
+        // Unknown identifier: answer PUBREL 0x92 so the client can finish its side [MQTT-4.3.3].
+        Counters.Increment(CounterId.PacketsPubrecMissed);
+        EnqueueAck(PacketType.PubRel, ack.PacketIdentifier, ReasonCode.PacketIdentifierNotFound);
+    }
+
+    private void HandlePubRel(in FixedHeader header, ReadOnlySequence<byte> body)
+    {
+        Counters.Increment(CounterId.PacketsPubrelReceived);
+        PublishAckPacket ack = PacketDecoder.DecodePublishAck(header, body, Version);
+        ReasonCode code = ReasonCode.Success;
+        if (!Session!.CompleteIncomingQoS2(ack.PacketIdentifier))
+        {
+            Counters.Increment(CounterId.PacketsPubrelMissed);
+            code = ReasonCode.PacketIdentifierNotFound;
+        }
+
+        EnqueueAck(PacketType.PubComp, ack.PacketIdentifier, code);
+    }
+
+    private void HandleSubscribe(ReadOnlySequence<byte> body)
+    {
+        Counters.Increment(CounterId.PacketsSubscribeReceived);
+        SubscribePacket packet = PacketDecoder.DecodeSubscribe(body, Version);
+        int subscriptionId = packet.Properties?.SubscriptionIdentifiers is [var id, ..] ? id : 0;
+        if (subscriptionId != 0 && !_broker.Options.SubscriptionIdentifierAvailable)
+        {
+            ProtocolThrow.Violation(ReasonCode.SubscriptionIdentifiersNotSupported, "Subscription identifiers are not available [MQTT-3.8.2.1.2].");
+        }
+
+        Session session = Session!;
+        var suback = new SubAckPacket { PacketIdentifier = packet.PacketIdentifier };
+        List<(SubscriptionEntry Entry, bool IsNew)>? retainedFor = null;
+        bool failed = false;
+        foreach (TopicSubscription subscription in packet.Subscriptions)
+        {
+            if (subscription.NoLocal && IsSharedFilter(subscription.TopicFilter))
+            {
+                ProtocolThrow.ProtocolError("No Local on a shared subscription [MQTT-3.8.3-4].");
+            }
+
+            Counters.Increment(CounterId.ClientSubscribe);
+            ReasonCode code = _broker.Subscribe(session, subscription, subscriptionId, out SubscriptionEntry? entry, out bool isNew);
+            suback.ReasonCodes.Add(code);
+            if (code >= ReasonCode.UnspecifiedError)
+            {
+                failed = true;
+                continue;
+            }
+
+            if (entry!.ShareGroup is null)
+            {
+                (retainedFor ??= []).Add((entry, isNew));
+            }
+        }
+
+        if (failed)
+        {
+            Counters.Increment(CounterId.PacketsSubscribeError);
+        }
+
+        byte[] bytes = Encode(w => PacketEncoder.WriteSubAck(w, suback, Version));
+        Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Encoded, Encoded = bytes, SentCounter = CounterId.PacketsSubackSent });
+
+        if (retainedFor is not null)
+        {
+            foreach ((SubscriptionEntry entry, bool isNew) in retainedFor)
+            {
+                _broker.DeliverRetained(session, entry, isNew);
+            }
+        }
+    }
+
+    private static bool IsSharedFilter(string filter)
+        => filter.StartsWith("$share/", StringComparison.Ordinal) || filter.StartsWith("$queue/", StringComparison.Ordinal);
+
+    private void HandleUnsubscribe(ReadOnlySequence<byte> body)
+    {
+        Counters.Increment(CounterId.PacketsUnsubscribeReceived);
+        UnsubscribePacket packet = PacketDecoder.DecodeUnsubscribe(body, Version);
+        var unsuback = new UnsubAckPacket { PacketIdentifier = packet.PacketIdentifier };
+        bool failed = false;
+        foreach (string filter in packet.TopicFilters)
+        {
+            Counters.Increment(CounterId.ClientUnsubscribe);
+            bool removed = _broker.Unsubscribe(Session!, filter);
+            unsuback.ReasonCodes.Add(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
+            failed |= !removed;
+        }
+
+        if (failed)
+        {
+            Counters.Increment(CounterId.PacketsUnsubscribeError);
+        }
+
+        byte[] bytes = Encode(w => PacketEncoder.WriteUnsubAck(w, unsuback, Version));
+        Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Encoded, Encoded = bytes, SentCounter = CounterId.PacketsUnsubackSent });
+    }
+}

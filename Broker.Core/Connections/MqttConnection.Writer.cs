@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
+using Broker.Core.Codec;
+using Broker.Core.Diagnostics;
+using Broker.Core.Metrics;
+using Broker.Core.Packets;
+using Broker.Core.Protocol;
+using Broker.Core.Routing;
+
+namespace Broker.Core.Connections;
+
+internal sealed partial class MqttConnection
+{
+    /// <summary>Topic aliases we assigned toward the client; touched only by the writer loop.</summary>
+    private Dictionary<byte[], ushort>? _outboundAliases;
+
+    /// <summary>
+    /// Drains the outbound queue: everything queued is encoded into the pipe and flushed once, so a burst of
+    /// deliveries costs one flush (and, below, one send).
+    /// </summary>
+    private async Task WriterLoopAsync()
+    {
+        PipeWriter output = _transport.Output;
+        try
+        {
+            while (await Outbound.WaitAsync().ConfigureAwait(false))
+            {
+                List<OutboundItem> batch = Outbound.TakeAll();
+                var sent = default(SentTally);
+                long now = _broker.TimeProvider.GetTimestamp();
+                foreach (ref readonly OutboundItem item in CollectionsMarshal.AsSpan(batch))
+                {
+                    sent.Bytes += Write(output, item, now, ref sent);
+                }
+
+                sent.Packets = batch.Count;
+                Outbound.Recycle(batch);
+                sent.Publish(Counters);
+                _sentPackets += sent.Packets;
+                _sentBytes += sent.Bytes;
+                _sentMessages += sent.Messages;
+
+                FlushResult flush = await output.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
+        {
+            BrokerLog.TransportError(_broker.Logger, ClientId, ex);
+        }
+        finally
+        {
+            // Output is gone or done: stop accepting deliveries and end the read side too.
+            RequestClose(DisconnectReason.TransportClosed, null);
+        }
+    }
+
+    private int Write(PipeWriter output, in OutboundItem item, long now, ref SentTally sent)
+    {
+        switch (item.Kind)
+        {
+            case OutboundKind.Publish:
+                sent.Messages++;
+                sent.CountPublish(item.QoS);
+                return WritePublish(output, item, now);
+            case OutboundKind.Ack:
+                sent.CountAck(item.PacketType);
+                return PacketEncoder.WritePublishAck(output, item.PacketType, item.PacketIdentifier, Version, item.ReasonCode);
+            case OutboundKind.PingResp:
+                sent.PingResp++;
+                return PacketEncoder.WritePingResp(output);
+            default:
+                Counters.Increment(item.SentCounter);
+                output.Write(item.Encoded);
+                return item.Encoded!.Length;
+        }
+    }
+
+    private int WritePublish(PipeWriter output, in OutboundItem item, long now)
+    {
+        Message message = item.Message!;
+        var publish = new OutgoingPublish
+        {
+            QoS = item.QoS,
+            Dup = item.Dup,
+            Retain = item.Retain,
+            PacketIdentifier = item.PacketIdentifier,
+            TopicName = message.TopicBytes,
+            Payload = message.Payload,
+        };
+
+        if (IsV5)
+        {
+            publish.Properties = message.Properties;
+            publish.SubscriptionIdentifiers = item.SubscriptionIdentifiers;
+            if (message.ExpiresAt != 0)
+            {
+                // The remaining lifetime, rounded up so a live message never shows 0 [MQTT-3.3.2-6].
+                long left = message.ExpiresAt - now;
+                publish.HasMessageExpiry = true;
+                publish.MessageExpiryInterval = left <= 0 ? 1u : (uint)Math.Max(1, (left + _broker.TimeProvider.TimestampFrequency - 1) / _broker.TimeProvider.TimestampFrequency);
+            }
+
+            if (ClientTopicAliasMaximum > 0)
+            {
+                ApplyTopicAlias(ref publish, message);
+            }
+        }
+
+        return PacketEncoder.WritePublish(output, publish, Version);
+    }
+
+    /// <summary>
+    /// Server-assigned topic aliases [MQTT-3.3.2.3.4]: the first PUBLISH of a topic carries topic and alias, later ones
+    /// only the alias, so repeated long topics shrink on the wire. Aliases are handed out until the client's maximum.
+    /// </summary>
+    private void ApplyTopicAlias(ref OutgoingPublish publish, Message message)
+    {
+        Dictionary<byte[], ushort> aliases = _outboundAliases ??= new Dictionary<byte[], ushort>(ByteArrayComparer.Instance);
+        Dictionary<byte[], ushort>.AlternateLookup<ReadOnlySpan<byte>> lookup = aliases.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (lookup.TryGetValue(message.TopicBytes, out ushort alias))
+        {
+            publish.TopicAlias = alias;
+            publish.TopicName = default;
+            return;
+        }
+
+        if (aliases.Count < ClientTopicAliasMaximum)
+        {
+            alias = (ushort)(aliases.Count + 1);
+            aliases.Add(message.TopicBytes.ToArray(), alias);
+            publish.TopicAlias = alias;
+        }
+    }
+
+    /// <summary>Per-batch counts, added to the shared counters once per flush rather than once per packet.</summary>
+    private struct SentTally
+    {
+        public long Bytes;
+        public int Packets;
+        public int Messages;
+        public int QoS0;
+        public int QoS1;
+        public int QoS2;
+        public int PubAck;
+        public int PubRec;
+        public int PubRel;
+        public int PubComp;
+        public int PingResp;
+
+        public void CountPublish(QualityOfService qos)
+        {
+            switch (qos)
+            {
+                case QualityOfService.AtMostOnce: QoS0++; break;
+                case QualityOfService.AtLeastOnce: QoS1++; break;
+                default: QoS2++; break;
+            }
+        }
+
+        public void CountAck(PacketType type)
+        {
+            switch (type)
+            {
+                case PacketType.PubAck: PubAck++; break;
+                case PacketType.PubRec: PubRec++; break;
+                case PacketType.PubRel: PubRel++; break;
+                default: PubComp++; break;
+            }
+        }
+
+        public readonly void Publish(BrokerCounters counters)
+        {
+            counters.Add(CounterId.BytesSent, Bytes);
+            counters.Add(CounterId.PacketsSent, Packets);
+            AddIf(counters, CounterId.PacketsPublishSent, Messages);
+            AddIf(counters, CounterId.MessagesSent, Messages);
+            AddIf(counters, CounterId.MessagesQos0Sent, QoS0);
+            AddIf(counters, CounterId.MessagesQos1Sent, QoS1);
+            AddIf(counters, CounterId.MessagesQos2Sent, QoS2);
+            AddIf(counters, CounterId.PacketsPubackSent, PubAck);
+            AddIf(counters, CounterId.PacketsPubrecSent, PubRec);
+            AddIf(counters, CounterId.PacketsPubrelSent, PubRel);
+            AddIf(counters, CounterId.PacketsPubcompSent, PubComp);
+            AddIf(counters, CounterId.PacketsPingrespSent, PingResp);
+        }
+
+        private static void AddIf(BrokerCounters counters, CounterId id, int value)
+        {
+            if (value != 0)
+            {
+                counters.Add(id, value);
+            }
+        }
+    }
+}

@@ -1,0 +1,304 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Broker.Core.Codec;
+using Broker.Core.Diagnostics;
+using Broker.Core.Metrics;
+using Broker.Core.Protocol;
+using Broker.Core.Routing;
+using Broker.Core.Sessions;
+
+namespace Broker.Core.Connections;
+
+/// <summary>
+/// One MQTT connection over an <see cref="IDuplexPipe"/>: a read loop that frames and handles packets
+/// synchronously (no await per packet), and a writer loop that is the only writer of the output pipe.
+/// The socket's lifetime is this object's; the <see cref="Session"/> may outlive it.
+/// </summary>
+internal sealed partial class MqttConnection
+{
+    private const int StateAwaitingConnect = 0;
+    private const int StateConnected = 1;
+    private const int StateClosing = 2;
+
+    private readonly MqttBroker _broker;
+    private readonly IDuplexPipe _transport;
+    private readonly long _createdAt;
+    private int _state;
+    private int _closeRequested;
+    private DisconnectReason _closeReason;
+    private long _lastActivity;
+
+    private long _receivedPackets;
+    private long _receivedBytes;
+    private long _receivedMessages;
+    private long _sentPackets;
+    private long _sentBytes;
+    private long _sentMessages;
+
+    public MqttConnection(MqttBroker broker, IDuplexPipe transport, ConnectionInfo info)
+    {
+        _broker = broker;
+        _transport = transport;
+        Info = info;
+        _createdAt = broker.TimeProvider.GetTimestamp();
+        _lastActivity = _createdAt;
+        CreatedAt = broker.TimeProvider.GetUtcNow();
+        MaximumPacketSize = broker.Options.MaximumPacketSize;
+        OutboundWindow = broker.Options.MaximumInflight;
+        QoS0QueueLimit = Math.Max(1000, broker.Options.MaximumQueueLength);
+    }
+
+    public ConnectionInfo Info { get; }
+
+    public OutboundQueue Outbound { get; } = new();
+
+    public ProtocolVersion Version { get; private set; } = ProtocolVersion.Unknown;
+
+    public string? ClientId { get; private set; }
+
+    public string? UserName { get; private set; }
+
+    public Session? Session { get; private set; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    public DateTimeOffset ConnectedAt { get; private set; }
+
+    public bool CleanStart { get; private set; }
+
+    public ushort KeepAlive { get; private set; }
+
+    public uint SessionExpiryInterval { get; private set; }
+
+    public bool IsConnected => Volatile.Read(ref _state) == StateConnected;
+
+    public DisconnectReason CloseReason => _closeReason;
+
+    /// <summary>Largest packet we accept from this client (the option, frozen at accept).</summary>
+    public int MaximumPacketSize { get; }
+
+    /// <summary>Unacknowledged QoS 1/2 deliveries allowed: min(max_inflight, the client's Receive Maximum) [MQTT-3.3.4-7].</summary>
+    public int OutboundWindow { get; private set; }
+
+    /// <summary>QoS 0 publishes allowed to wait in the outbound queue before new ones are dropped.</summary>
+    public int QoS0QueueLimit { get; }
+
+    /// <summary>The client's Maximum Packet Size; larger deliveries are dropped [MQTT-3.1.2-25].</summary>
+    public int ClientMaximumPacketSize { get; private set; } = int.MaxValue;
+
+    /// <summary>The client's Topic Alias Maximum: how many aliases we may assign toward it.</summary>
+    public ushort ClientTopicAliasMaximum { get; private set; }
+
+    public long ReceivedPackets => Volatile.Read(ref _receivedPackets);
+
+    public long ReceivedBytes => Volatile.Read(ref _receivedBytes);
+
+    public long ReceivedMessages => Volatile.Read(ref _receivedMessages);
+
+    public long SentPackets => Volatile.Read(ref _sentPackets);
+
+    public long SentBytes => Volatile.Read(ref _sentBytes);
+
+    public long SentMessages => Volatile.Read(ref _sentMessages);
+
+    internal long CreatedTimestamp => _createdAt;
+
+    internal long LastActivity => Volatile.Read(ref _lastActivity);
+
+    private BrokerCounters Counters => _broker.Counters;
+
+    private bool IsV5 => Version == ProtocolVersion.V500;
+
+    /// <summary>Serves the connection until it ends. Never throws.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        Task writer = WriterLoopAsync();
+        try
+        {
+            await ReadLoopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            SetCloseReason(DisconnectReason.ServerShutdown);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            SetCloseReason(DisconnectReason.TransportError);
+            BrokerLog.TransportError(_broker.Logger, ClientId, ex);
+        }
+        finally
+        {
+            await CloseAsync(writer).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        PipeReader input = _transport.Input;
+        while (true)
+        {
+            ReadResult result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            Volatile.Write(ref _lastActivity, _broker.TimeProvider.GetTimestamp());
+            if (Volatile.Read(ref _closeRequested) != 0)
+            {
+                input.AdvanceTo(buffer.End);
+                return;
+            }
+
+            long before = buffer.Length;
+            try
+            {
+                while (PacketDecoder.TryReadFrame(buffer, MaximumPacketSize, out FixedHeader header))
+                {
+                    ReadOnlySequence<byte> body = buffer.Slice(header.HeaderLength, header.RemainingLength);
+                    _receivedPackets++;
+                    Counters.Increment(CounterId.PacketsReceived);
+                    HandlePacket(header, body);
+                    buffer = buffer.Slice(header.PacketLength);
+                    if (Volatile.Read(ref _closeRequested) != 0)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (ProtocolException ex)
+            {
+                OnProtocolError(ex);
+                input.AdvanceTo(buffer.End);
+                return;
+            }
+            finally
+            {
+                long consumed = before - buffer.Length;
+                _receivedBytes += consumed;
+                Counters.Add(CounterId.BytesReceived, consumed);
+            }
+
+            if (Volatile.Read(ref _closeRequested) != 0)
+            {
+                input.AdvanceTo(buffer.End);
+                return;
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                SetCloseReason(DisconnectReason.TransportClosed);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Malformed or forbidden input: v5 gets DISCONNECT (or CONNACK before the session exists) with the reason code,
+    /// 3.1/3.1.1 a closed socket [MQTT-4.13.1-1].
+    /// </summary>
+    private void OnProtocolError(ProtocolException ex)
+    {
+        BrokerLog.ProtocolError(_broker.Logger, ClientId, ex.ReasonCode, ex.Message);
+        if (Volatile.Read(ref _state) == StateAwaitingConnect)
+        {
+            Counters.Increment(CounterId.PacketsConnackError);
+            RejectConnect(ex.ReasonCode, ex.Reason);
+            return;
+        }
+
+        RequestClose(ex.Reason, ex.ReasonCode);
+    }
+
+    /// <summary>Answers a refused CONNECT and closes. 3.1/3.1.1 only have return codes 1..5 [MQTT-3.2.2.3].</summary>
+    private void RejectConnect(ReasonCode code, DisconnectReason reason)
+    {
+        ProtocolVersion version = Version;
+        bool sendConnAck = version == ProtocolVersion.V500
+            || code is ReasonCode.UnsupportedProtocolVersion or ReasonCode.ClientIdentifierNotValid or ReasonCode.BadUserNameOrPassword
+                or ReasonCode.NotAuthorized or ReasonCode.ServerUnavailable or ReasonCode.ServerBusy or ReasonCode.Banned;
+        if (sendConnAck)
+        {
+            // An unknown protocol level gets the 3.1.1 form: a v3 client can read it, a v5 client sees the same code.
+            ProtocolVersion replyVersion = version == ProtocolVersion.Unknown ? ProtocolVersion.V311 : version;
+            byte[] connAck = Encode(w => PacketEncoder.WriteConnAck(w, new Packets.ConnAckPacket { ReasonCode = code }, replyVersion));
+            Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Encoded, Encoded = connAck, SentCounter = CounterId.PacketsConnackSent });
+            Counters.Increment(CounterId.ClientConnack);
+        }
+
+        SetCloseReason(reason);
+        RequestClose(reason, null);
+    }
+
+    /// <summary>Asks the connection to close, from any thread. v5 clients get DISCONNECT with <paramref name="code"/> first.</summary>
+    public void RequestClose(DisconnectReason reason, ReasonCode? code)
+    {
+        if (Interlocked.Exchange(ref _closeRequested, 1) != 0)
+        {
+            return;
+        }
+
+        SetCloseReason(reason);
+        if (code is { } reasonCode && IsV5 && Volatile.Read(ref _state) == StateConnected)
+        {
+            byte[] disconnect = Encode(w => PacketEncoder.WriteDisconnect(w, new Packets.DisconnectPacket { ReasonCode = reasonCode }, ProtocolVersion.V500));
+            Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Encoded, Encoded = disconnect, SentCounter = CounterId.PacketsDisconnectSent });
+        }
+
+        Outbound.Complete();
+        _transport.Input.CancelPendingRead();
+    }
+
+    private void SetCloseReason(DisconnectReason reason)
+    {
+        if (_closeReason == DisconnectReason.None)
+        {
+            _closeReason = reason;
+        }
+    }
+
+    private async Task CloseAsync(Task writer)
+    {
+        Volatile.Write(ref _state, StateClosing);
+        Volatile.Write(ref _closeRequested, 1);
+        Outbound.Complete();
+        try
+        {
+            // A client that stopped reading must not hold the close forever.
+            await writer.WaitAsync(TimeSpan.FromSeconds(5), TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _transport.Output.CancelPendingFlush();
+        }
+
+        await _transport.Input.CompleteAsync().ConfigureAwait(false);
+        await _transport.Output.CompleteAsync().ConfigureAwait(false);
+        _broker.OnConnectionClosed(this, _closeReason);
+    }
+
+    internal static byte[] Encode(Func<IBufferWriter<byte>, int> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64);
+        write(buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Whether a delivery fits the client's Maximum Packet Size (checked before a packet id is spent).</summary>
+    public bool FitsPacketSize(in QueuedMessage delivery)
+    {
+        if (ClientMaximumPacketSize == int.MaxValue)
+        {
+            return true;
+        }
+
+        Message message = delivery.Message;
+        var publish = new Packets.OutgoingPublish
+        {
+            QoS = delivery.QoS,
+            TopicName = message.TopicBytes,
+            Payload = message.Payload,
+            Properties = IsV5 ? message.Properties : default,
+            HasMessageExpiry = IsV5 && message.ExpiresAt != 0,
+            SubscriptionIdentifiers = IsV5 ? delivery.SubscriptionIdentifiers : default,
+        };
+        return PacketEncoder.GetPublishSize(publish, Version) <= ClientMaximumPacketSize;
+    }
+}

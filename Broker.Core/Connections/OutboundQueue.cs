@@ -1,0 +1,165 @@
+using Broker.Core.Protocol;
+using Broker.Core.Routing;
+
+namespace Broker.Core.Connections;
+
+/// <summary>What the writer loop writes next.</summary>
+internal enum OutboundKind : byte
+{
+    Publish,
+    /// <summary>PUBACK, PUBREC, PUBREL or PUBCOMP: <see cref="OutboundItem.PacketType"/> says which.</summary>
+    Ack,
+    PingResp,
+    /// <summary>Bytes encoded by the caller (CONNACK, SUBACK, UNSUBACK, DISCONNECT, AUTH): rare packets.</summary>
+    Encoded,
+}
+
+/// <summary>One queued packet. A struct in a list that is swapped, not allocated, per batch.</summary>
+internal readonly struct OutboundItem
+{
+    public OutboundKind Kind { get; init; }
+
+    public PacketType PacketType { get; init; }
+
+    public QualityOfService QoS { get; init; }
+
+    public bool Dup { get; init; }
+
+    public bool Retain { get; init; }
+
+    public ushort PacketIdentifier { get; init; }
+
+    public ReasonCode ReasonCode { get; init; }
+
+    public Message? Message { get; init; }
+
+    public int[]? SubscriptionIdentifiers { get; init; }
+
+    public byte[]? Encoded { get; init; }
+
+    /// <summary>The counter to increment when this packet is written (for <see cref="OutboundKind.Encoded"/>).</summary>
+    public Metrics.CounterId SentCounter { get; init; }
+}
+
+/// <summary>
+/// The only way into a connection's output: producers (any thread) append under a short lock, the single
+/// writer loop swaps the whole list out and encodes it with one flush per batch. Double buffering keeps it
+/// allocation-free in steady state.
+/// </summary>
+internal sealed class OutboundQueue
+{
+    private readonly Lock _lock = new();
+    private readonly AsyncSignal _signal = new();
+    private List<OutboundItem> _pending = new(16);
+    private List<OutboundItem> _spare = new(16);
+    private int _pendingQoS0;
+    private bool _completed;
+
+    /// <summary>QoS 0 publishes waiting in the queue; bounded so a slow consumer cannot hold unbounded memory.</summary>
+    public int PendingQoS0 => Volatile.Read(ref _pendingQoS0);
+
+    public bool IsCompleted
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _completed;
+            }
+        }
+    }
+
+    /// <summary>Appends an item; false once the queue is completed (the connection is closing).</summary>
+    public bool TryEnqueue(in OutboundItem item)
+    {
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+
+            _pending.Add(item);
+            if (item.Kind == OutboundKind.Publish && item.QoS == QualityOfService.AtMostOnce)
+            {
+                _pendingQoS0++;
+            }
+        }
+
+        _signal.Set();
+        return true;
+    }
+
+    /// <summary>Enqueues a QoS 0 publish unless <paramref name="limit"/> are already waiting.</summary>
+    public bool TryEnqueueQoS0(in OutboundItem item, int limit)
+    {
+        lock (_lock)
+        {
+            if (_completed || _pendingQoS0 >= limit)
+            {
+                return false;
+            }
+
+            _pending.Add(item);
+            _pendingQoS0++;
+        }
+
+        _signal.Set();
+        return true;
+    }
+
+    /// <summary>No more items are accepted; the writer drains what is queued and ends.</summary>
+    public void Complete()
+    {
+        lock (_lock)
+        {
+            _completed = true;
+        }
+
+        _signal.Set();
+    }
+
+    /// <summary>Waits for items (or completion); returns false when completed and drained.</summary>
+    public async ValueTask<bool> WaitAsync()
+    {
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (_pending.Count > 0)
+                {
+                    return true;
+                }
+
+                if (_completed)
+                {
+                    return false;
+                }
+            }
+
+            await _signal.WaitAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes everything queued. The caller clears the list and passes it back through <see cref="Recycle"/>.</summary>
+    public List<OutboundItem> TakeAll()
+    {
+        lock (_lock)
+        {
+            List<OutboundItem> taken = _pending;
+            _pending = _spare;
+            _spare = null!;
+            _pendingQoS0 = 0;
+            return taken;
+        }
+    }
+
+    public void Recycle(List<OutboundItem> list)
+    {
+        list.Clear();
+        lock (_lock)
+        {
+            _spare = list;
+        }
+    }
+}

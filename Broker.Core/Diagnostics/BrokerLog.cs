@@ -1,0 +1,26 @@
+using Broker.Core.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Core.Diagnostics;
+
+/// <summary>The core's log messages, source-generated; nothing here is called per packet on a healthy connection.</summary>
+internal static partial class BrokerLog
+{
+    [LoggerMessage(1, LogLevel.Debug, "Client {ClientId}: protocol error {ReasonCode}: {Detail}")]
+    public static partial void ProtocolError(ILogger logger, string? clientId, ReasonCode reasonCode, string detail);
+
+    [LoggerMessage(2, LogLevel.Debug, "Client {ClientId}: transport error")]
+    public static partial void TransportError(ILogger logger, string? clientId, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Debug, "Client {ClientId} connected ({Version}, clean start {CleanStart}, session present {SessionPresent})")]
+    public static partial void ClientConnected(ILogger logger, string clientId, ProtocolVersion version, bool cleanStart, bool sessionPresent);
+
+    [LoggerMessage(4, LogLevel.Debug, "Client {ClientId} disconnected: {Reason}")]
+    public static partial void ClientDisconnected(ILogger logger, string clientId, DisconnectReason reason);
+
+    [LoggerMessage(5, LogLevel.Error, "Unexpected error serving client {ClientId}")]
+    public static partial void UnexpectedError(ILogger logger, string? clientId, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Error, "Housekeeping failed")]
+    public static partial void HousekeepingFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,292 @@
+using System.Text;
+using Broker.Core.Connections;
+using Broker.Core.Diagnostics;
+using Broker.Core.Metrics;
+using Broker.Core.Packets;
+using Broker.Core.Protocol;
+using Broker.Core.Routing;
+using Broker.Core.Sessions;
+using Broker.Core.Topics;
+
+namespace Broker.Core;
+
+public sealed partial class MqttBroker
+{
+    /// <summary>
+    /// Binds a connected client to its session [MQTT-3.1.2.4]: a live connection with the same id is taken over
+    /// (closed with 0x8E), Clean Start discards the old session, otherwise it resumes with its queue and inflight.
+    /// </summary>
+    internal void AttachSession(MqttConnection connection, ConnAckPacket connAck)
+    {
+        string clientId = connection.ClientId!;
+        Session session;
+        bool present = false;
+        lock (Sessions.GetLock(clientId))
+        {
+            Session? existing = Sessions.Find(clientId);
+            if (existing is not null && existing.Connection is { } previous)
+            {
+                previous.RequestClose(DisconnectReason.TakenOver, ReasonCode.SessionTakenOver);
+                Counters.Increment(CounterId.SessionTakeovered);
+            }
+
+            if (existing is not null && !connection.CleanStart && !existing.IsTerminated)
+            {
+                session = existing;
+                present = true;
+                Counters.Increment(CounterId.SessionResumed);
+            }
+            else
+            {
+                if (existing is not null)
+                {
+                    TerminateLocked(existing);
+                    Counters.Increment(CounterId.SessionDiscarded);
+                }
+
+                session = new Session(this, clientId, TimeProvider.GetUtcNow());
+                Sessions.Set(session);
+                Counters.Increment(CounterId.SessionCreated);
+            }
+
+            session.ExpiryInterval = connection.SessionExpiryInterval;
+            connAck.SessionPresent = present;
+            connection.OnAttached(session, connAck);
+            session.Attach(connection);
+            Stats.Set(StatId.Sessions, Sessions.Count);
+        }
+
+        Counters.Increment(CounterId.ClientConnected);
+        BrokerLog.ClientConnected(Logger, clientId, connection.Version, connection.CleanStart, present);
+        _sys.ClientConnected(connection);
+    }
+
+    /// <summary>Ends a session: its subscriptions leave the trie, its queue is dropped.</summary>
+    private void TerminateLocked(Session session)
+    {
+        foreach (SubscriptionEntry entry in session.Terminate())
+        {
+            RemoveRoute(session, entry);
+        }
+
+        Sessions.Remove(session);
+        Counters.Increment(CounterId.SessionTerminated);
+        Stats.Set(StatId.Sessions, Sessions.Count);
+    }
+
+    /// <summary>After a connection ends: detach or end its session, and publish or schedule its will [MQTT-3.1.2-8].</summary>
+    internal void OnConnectionClosed(MqttConnection connection, DisconnectReason reason)
+    {
+        Session? session = connection.Session;
+        if (session is null)
+        {
+            return;
+        }
+
+        Counters.Increment(CounterId.ClientDisconnected);
+        BrokerLog.ClientDisconnected(Logger, connection.ClientId!, reason);
+        long now = TimeProvider.GetTimestamp();
+        uint expiry = connection.SessionExpiryInterval;
+        bool detached;
+        bool sessionEnds;
+        lock (Sessions.GetLock(session.ClientId))
+        {
+            long expiresAt = expiry == uint.MaxValue ? long.MaxValue : now + (expiry * TimeProvider.TimestampFrequency);
+            detached = session.Detach(connection, expiresAt);
+            sessionEnds = detached && expiry == 0;
+            if (sessionEnds)
+            {
+                TerminateLocked(session);
+            }
+        }
+
+        Message? will = connection.Will;
+        bool publishWill = will is not null
+            && reason is not (DisconnectReason.ClientDisconnect or DisconnectReason.ServerShutdown);
+        if (publishWill)
+        {
+            uint delay = connection.WillDelayInterval;
+            if (delay == 0 || sessionEnds)
+            {
+                PublishWill(will!, connection.WillExpiryInterval);
+            }
+            else if (detached)
+            {
+                // Published after the delay or when the session ends, whichever is first; a reconnect cancels it [MQTT-3.1.3-9].
+                uint wait = Math.Min(delay, expiry);
+                lock (session.Sync)
+                {
+                    session.PendingWill = WithExpiry(will!, connection.WillExpiryInterval, 0);
+                    session.PendingWillAt = now + (wait * TimeProvider.TimestampFrequency);
+                    session.PendingWillExpiryInterval = connection.WillExpiryInterval;
+                }
+            }
+        }
+
+        _sys.ClientDisconnected(connection, reason);
+    }
+
+    private void PublishWill(Message will, uint expiryInterval)
+    {
+        PublishInternal(WithExpiry(will, expiryInterval, TimeProvider.GetTimestamp()));
+    }
+
+    private Message WithExpiry(Message will, uint expiryInterval, long from)
+    {
+        if (expiryInterval == 0 || from == 0)
+        {
+            return will;
+        }
+
+        return new Message(will.TopicBytes, will.Payload, will.QoS, will.Retain, will.Properties)
+        {
+            PublisherClientId = will.PublisherClientId,
+            PublisherUserName = will.PublisherUserName,
+            ExpiresAt = from + (expiryInterval * TimeProvider.TimestampFrequency),
+            Timestamp = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+        };
+    }
+
+    /// <summary>A PUBLISH from a client, after validation: delayed, retained and routed. Returns the sessions reached.</summary>
+    internal int PublishFromClient(Message message, ReadOnlySpan<byte> topic)
+    {
+        if (topic.StartsWith("$SYS/"u8))
+        {
+            // $SYS belongs to the broker; clients cannot publish there (mosquitto drops these too).
+            Counters.Increment(CounterId.PacketsPublishError);
+            return 0;
+        }
+
+        Counters.Increment(CounterId.MessagesPublish);
+        if (DelayedPublisher.IsDelayed(topic) && Options.DelayedPublishEnabled)
+        {
+            if (!DelayedPublisher.TryParse(topic, out uint seconds, out ReadOnlySpan<byte> target) || !TopicValidator.IsValidTopicName(target, Options.MaximumTopicLevels))
+            {
+                Counters.Increment(CounterId.PacketsPublishError);
+                return 0;
+            }
+
+            _delayed.Schedule(message.With(target, message.QoS, message.Retain), seconds);
+            return 1;
+        }
+
+        return PublishInternal(message);
+    }
+
+    /// <summary>Retains (if flagged) and routes; counts a message nobody receives as dropped.</summary>
+    internal int PublishInternal(Message message)
+    {
+        if (message.Retain && Options.RetainerEnabled)
+        {
+            Retained.Set(message);
+        }
+
+        int delivered = _router.Route(message);
+        if (delivered == 0)
+        {
+            Counters.Increment(CounterId.MessagesDroppedNoSubscribers);
+            Counters.Increment(CounterId.MessagesDropped);
+        }
+
+        return delivered;
+    }
+
+    /// <summary>Adds or replaces one subscription; returns the SUBACK reason code [MQTT-3.8.4].</summary>
+    internal ReasonCode Subscribe(Session session, TopicSubscription subscription, int subscriptionId, out SubscriptionEntry? entry, out bool isNew)
+    {
+        entry = null;
+        isNew = false;
+        string filter = subscription.TopicFilter;
+        byte[] filterBytes = Encoding.UTF8.GetBytes(filter);
+        SharedParseResult shared = TopicValidator.ParseShared(filterBytes, out ReadOnlySpan<byte> group, out ReadOnlySpan<byte> topicFilter);
+        if (shared == SharedParseResult.Invalid)
+        {
+            return ReasonCode.TopicFilterInvalid;
+        }
+
+        if (shared == SharedParseResult.NotShared)
+        {
+            topicFilter = filterBytes;
+        }
+        else if (!Options.SharedSubscriptionAvailable)
+        {
+            return ReasonCode.SharedSubscriptionsNotSupported;
+        }
+
+        if (!TopicValidator.IsValidTopicFilter(topicFilter, Options.MaximumTopicLevels))
+        {
+            return ReasonCode.TopicFilterInvalid;
+        }
+
+        if (!Options.WildcardSubscriptionAvailable && TopicValidator.HasWildcards(topicFilter))
+        {
+            return ReasonCode.WildcardSubscriptionsNotSupported;
+        }
+
+        if (Options.MaximumSubscriptions > 0 && session.SubscriptionCount >= Options.MaximumSubscriptions && !session.HasSubscription(filter))
+        {
+            return ReasonCode.QuotaExceeded;
+        }
+
+        var qos = (QualityOfService)Math.Min((byte)subscription.QoS, (byte)Options.MaximumQoS);
+        var options = new SubscriptionOptions(qos, subscription.NoLocal, subscription.RetainAsPublished, subscription.RetainHandling, subscriptionId);
+        string? groupName = shared == SharedParseResult.Shared ? Encoding.UTF8.GetString(group) : null;
+        entry = new SubscriptionEntry(filter, shared == SharedParseResult.Shared ? Encoding.UTF8.GetString(topicFilter) : filter, groupName, options);
+        isNew = session.SetSubscription(entry) is null;
+        _router.Trie.Subscribe(topicFilter, group, session, options);
+        if (isNew)
+        {
+            UpdateSubscriptionStats();
+        }
+
+        return (ReasonCode)(byte)qos;
+    }
+
+    /// <summary>Removes one subscription; false if the session had none for that filter.</summary>
+    internal bool Unsubscribe(Session session, string filter)
+    {
+        SubscriptionEntry? entry = session.RemoveSubscription(filter);
+        if (entry is null)
+        {
+            return false;
+        }
+
+        RemoveRoute(session, entry);
+        return true;
+    }
+
+    private void RemoveRoute(Session session, SubscriptionEntry entry)
+    {
+        byte[] topicFilter = Encoding.UTF8.GetBytes(entry.TopicFilter);
+        byte[] group = entry.ShareGroup is null ? [] : Encoding.UTF8.GetBytes(entry.ShareGroup);
+        _router.Trie.Unsubscribe(topicFilter, group, session);
+        UpdateSubscriptionStats();
+    }
+
+    private void UpdateSubscriptionStats()
+    {
+        var trie = _router.Trie;
+        Stats.Set(StatId.Subscriptions, trie.SubscriptionCount);
+        Stats.Set(StatId.Suboptions, trie.SubscriptionCount);
+        Stats.Set(StatId.SubscriptionsShared, trie.SharedSubscriptionCount);
+        Stats.Set(StatId.Subscribers, trie.SubscriptionCount - trie.SharedSubscriptionCount);
+        Stats.Set(StatId.Topics, trie.FilterCount);
+        Stats.Set(StatId.Routes, trie.FilterCount);
+    }
+
+    /// <summary>Retained messages for a new subscription, per Retain Handling [MQTT-3.3.1-9], [MQTT-3.8.4-4].</summary>
+    internal void DeliverRetained(Session session, SubscriptionEntry entry, bool isNew)
+    {
+        SubscriptionOptions options = entry.Options;
+        if (options.RetainHandling == RetainHandling.DoNotSend || (options.RetainHandling == RetainHandling.SendOnNewSubscribe && !isNew))
+        {
+            return;
+        }
+
+        foreach (Message message in Retained.Match(entry.TopicFilter))
+        {
+            var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)options.QoS);
+            session.Deliver(message, qos, retain: true, options.SubscriptionIdentifiers);
+        }
+    }
+}

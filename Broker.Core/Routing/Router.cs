@@ -1,0 +1,196 @@
+using Broker.Core.Configuration;
+using Broker.Core.Metrics;
+using Broker.Core.Protocol;
+using Broker.Core.Sessions;
+using Broker.Core.Topics;
+
+namespace Broker.Core.Routing;
+
+/// <summary>
+/// Publish to matching sessions: one trie walk, overlapping subscriptions of one session merged into one delivery at
+/// the highest QoS with every subscription identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3], one member picked per share group.
+/// </summary>
+internal sealed class Router
+{
+    [ThreadStatic]
+    private static List<MatchedSession>? t_matches;
+
+    [ThreadStatic]
+    private static Dictionary<Session, int>? t_index;
+
+    private const int LinearSearchLimit = 16;
+
+    private readonly MqttBroker _broker;
+
+    public Router(MqttBroker broker)
+    {
+        _broker = broker;
+    }
+
+    public TopicTrie<Session, SubscriptionOptions> Trie { get; } = new();
+
+    /// <summary>Routes <paramref name="message"/>; returns the number of sessions it was delivered to.</summary>
+    public int Route(Message message)
+    {
+        List<MatchedSession> matches = t_matches ??= new List<MatchedSession>(16);
+        matches.Clear();
+        var visitor = new Collector(this, message, matches);
+        Trie.Match(message.TopicBytes, ref visitor);
+
+        int delivered = 0;
+        bool ignoreLoop = _broker.Options.IgnoreLoopDeliver;
+        foreach (MatchedSession match in matches)
+        {
+            if ((match.NoLocal || ignoreLoop) && ReferenceEquals(match.Session, message.Publisher))
+            {
+                _broker.Counters.Increment(CounterId.DeliveryDroppedNoLocal);
+                _broker.Counters.Increment(CounterId.DeliveryDropped);
+                continue;
+            }
+
+            var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)match.QoS);
+            bool retain = match.RetainAsPublished && message.Retain;
+            match.Session.Deliver(message, qos, retain, match.SubscriptionIdentifiers);
+            delivered++;
+        }
+
+        matches.Clear();
+        t_index?.Clear();
+        return delivered;
+    }
+
+    private int PickShared(SharedGroup<Session, SubscriptionOptions> group, SubscriberList<Session, SubscriptionOptions> members, Message message)
+    {
+        SharedSubscriptionStrategy strategy = _broker.Options.SharedSubscriptionStrategy;
+        int hash = strategy switch
+        {
+            SharedSubscriptionStrategy.HashClientId => message.PublisherClientId is { } id ? StringComparer.Ordinal.GetHashCode(id) & int.MaxValue : 0,
+            SharedSubscriptionStrategy.HashTopic => HashTopic(message.TopicBytes),
+            _ => 0,
+        };
+        return group.Pick(members, strategy, hash);
+    }
+
+    private static int HashTopic(ReadOnlySpan<byte> topic)
+    {
+        var hash = default(HashCode);
+        hash.AddBytes(topic);
+        return hash.ToHashCode() & int.MaxValue;
+    }
+
+    /// <summary>One session's merged view of the subscriptions that matched.</summary>
+    private struct MatchedSession
+    {
+        public Session Session;
+        public QualityOfService QoS;
+        public bool NoLocal;
+        public bool RetainAsPublished;
+        public int[]? SubscriptionIdentifiers;
+        public bool Shared;
+    }
+
+    private struct Collector(Router router, Message message, List<MatchedSession> matches) : ITopicMatchVisitor<Session, SubscriptionOptions>
+    {
+        public readonly void OnSubscriber(Session key, in SubscriptionOptions value) => Add(key, value, shared: false);
+
+        public readonly void OnSharedGroup(SharedGroup<Session, SubscriptionOptions> group)
+        {
+            SubscriberList<Session, SubscriptionOptions> members = group.Members;
+            int first = router.PickShared(group, members, message);
+            if (first < 0)
+            {
+                return;
+            }
+
+            // Prefer a connected member; an offline one only queues (EMQX dispatches to a live member first).
+            for (int k = 0; k < members.Count; k++)
+            {
+                ref readonly Subscriber<Session, SubscriptionOptions> member = ref members[(first + k) % members.Count];
+                if (member.Key.IsConnected)
+                {
+                    if (k > 0)
+                    {
+                        group.Stick(member.Key);
+                    }
+
+                    Add(member.Key, member.Value, shared: true);
+                    return;
+                }
+            }
+
+            Add(members[first].Key, members[first].Value, shared: true);
+        }
+
+        private readonly void Add(Session session, in SubscriptionOptions options, bool shared)
+        {
+            // Overlapping subscriptions of one session make one delivery [MQTT-3.3.4-2]. Only a session with
+            // several subscriptions can appear twice, so the common case skips the search altogether.
+            if (!shared && session.SubscriptionCount > 1)
+            {
+                int i = FindExisting(session);
+                if (i >= 0)
+                {
+                    MatchedSession existing = matches[i];
+                    if (options.QoS > existing.QoS)
+                    {
+                        existing.QoS = options.QoS;
+                    }
+
+                    existing.RetainAsPublished |= options.RetainAsPublished;
+                    existing.NoLocal &= options.NoLocal;
+                    existing.SubscriptionIdentifiers = Concat(existing.SubscriptionIdentifiers, options.SubscriptionIdentifiers);
+                    matches[i] = existing;
+                    return;
+                }
+
+                if (matches.Count >= LinearSearchLimit)
+                {
+                    (t_index ??= new Dictionary<Session, int>(ReferenceEqualityComparer.Instance))[session] = matches.Count;
+                }
+            }
+
+            matches.Add(new MatchedSession
+            {
+                Session = session,
+                QoS = options.QoS,
+                NoLocal = options.NoLocal,
+                RetainAsPublished = options.RetainAsPublished,
+                SubscriptionIdentifiers = options.SubscriptionIdentifiers,
+                Shared = shared,
+            });
+        }
+
+        private readonly int FindExisting(Session session)
+        {
+            int linear = Math.Min(matches.Count, LinearSearchLimit);
+            for (int i = 0; i < linear; i++)
+            {
+                if (!matches[i].Shared && ReferenceEquals(matches[i].Session, session))
+                {
+                    return i;
+                }
+            }
+
+            Dictionary<Session, int>? index = t_index;
+            return matches.Count > LinearSearchLimit && index is not null && index.TryGetValue(session, out int found) ? found : -1;
+        }
+
+        private static int[]? Concat(int[]? a, int[]? b)
+        {
+            if (b is null)
+            {
+                return a;
+            }
+
+            if (a is null)
+            {
+                return b;
+            }
+
+            var result = new int[a.Length + b.Length];
+            a.CopyTo(result, 0);
+            b.CopyTo(result, a.Length);
+            return result;
+        }
+    }
+}

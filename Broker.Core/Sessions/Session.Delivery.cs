@@ -1,0 +1,310 @@
+using Broker.Core.Connections;
+using Broker.Core.Metrics;
+using Broker.Core.Protocol;
+using Broker.Core.Routing;
+
+namespace Broker.Core.Sessions;
+
+/// <summary>A message waiting in a session's queue, with the delivery options of the subscription that matched.</summary>
+internal readonly record struct QueuedMessage(Message Message, QualityOfService QoS, bool Retain, int[]? SubscriptionIdentifiers);
+
+/// <summary>Where an outgoing QoS 1/2 message is in its handshake [MQTT-4.3.2], [MQTT-4.3.3].</summary>
+internal enum InflightState : byte
+{
+    AwaitingPubAck,
+    AwaitingPubRec,
+    AwaitingPubComp,
+}
+
+internal struct InflightEntry
+{
+    public QueuedMessage Delivery;
+    public InflightState State;
+    public long SentAt;
+    public long Sequence;
+}
+
+public sealed partial class Session
+{
+    /// <summary>
+    /// Delivers one routed message. QoS 0 to a connected client skips the session lock (the outbound queue has its
+    /// own); QoS 1/2 take an inflight slot and a packet identifier, or wait in the queue when the window is full.
+    /// </summary>
+    internal void Deliver(Message message, QualityOfService qos, bool retain, int[]? subscriptionIds)
+    {
+        BrokerCounters counters = _broker.Counters;
+        long now = _broker.TimeProvider.GetTimestamp();
+        if (message.IsExpired(now))
+        {
+            counters.Increment(CounterId.DeliveryDroppedExpired);
+            counters.Increment(CounterId.DeliveryDropped);
+            return;
+        }
+
+        var delivery = new QueuedMessage(message, qos, retain, subscriptionIds);
+        if (qos == QualityOfService.AtMostOnce)
+        {
+            MqttConnection? connection = Volatile.Read(ref _connection);
+            if (connection is not null)
+            {
+                counters.Increment(CounterId.MessagesDelivered);
+                SendQoS0(connection, delivery);
+                return;
+            }
+        }
+
+        lock (Sync)
+        {
+            counters.Increment(CounterId.MessagesDelivered);
+            MqttConnection? connection = _connection;
+            if (connection is null)
+            {
+                if (qos == QualityOfService.AtMostOnce && !_broker.Options.QueueQoS0Messages)
+                {
+                    counters.Increment(CounterId.DeliveryDroppedQos0Msg);
+                    counters.Increment(CounterId.DeliveryDropped);
+                    return;
+                }
+
+                EnqueueLocked(delivery);
+            }
+            else if (qos == QualityOfService.AtMostOnce)
+            {
+                SendQoS0(connection, delivery);
+            }
+            else if (_inflight.Count < connection.OutboundWindow && _queue.Count == 0)
+            {
+                SendNewLocked(connection, delivery, now);
+            }
+            else
+            {
+                EnqueueLocked(delivery);
+            }
+        }
+    }
+
+    private void SendQoS0(MqttConnection connection, in QueuedMessage delivery)
+    {
+        if (!connection.FitsPacketSize(delivery))
+        {
+            CountDropped(CounterId.DeliveryDroppedTooLarge);
+            return;
+        }
+
+        var item = new OutboundItem
+        {
+            Kind = OutboundKind.Publish,
+            QoS = QualityOfService.AtMostOnce,
+            Retain = delivery.Retain,
+            Message = delivery.Message,
+            SubscriptionIdentifiers = delivery.SubscriptionIdentifiers,
+        };
+        if (!connection.Outbound.TryEnqueueQoS0(item, connection.QoS0QueueLimit))
+        {
+            CountDropped(CounterId.DeliveryDroppedQos0Msg);
+        }
+    }
+
+    private void SendNewLocked(MqttConnection connection, in QueuedMessage delivery, long now)
+    {
+        if (!connection.FitsPacketSize(delivery))
+        {
+            CountDropped(CounterId.DeliveryDroppedTooLarge);
+            return;
+        }
+
+        ushort id = AllocatePacketIdLocked();
+        _inflight[id] = new InflightEntry
+        {
+            Delivery = delivery,
+            State = delivery.QoS == QualityOfService.AtLeastOnce ? InflightState.AwaitingPubAck : InflightState.AwaitingPubRec,
+            SentAt = now,
+            Sequence = ++_sequence,
+        };
+        connection.Outbound.TryEnqueue(PublishItem(delivery, id, dup: false));
+    }
+
+    private static OutboundItem PublishItem(in QueuedMessage delivery, ushort packetId, bool dup) => new()
+    {
+        Kind = OutboundKind.Publish,
+        QoS = delivery.QoS,
+        Retain = delivery.Retain,
+        Dup = dup,
+        PacketIdentifier = packetId,
+        Message = delivery.Message,
+        SubscriptionIdentifiers = delivery.SubscriptionIdentifiers,
+    };
+
+    /// <summary>Queues for later; when full the oldest message is dropped (EMQX's mqueue behaviour).</summary>
+    private void EnqueueLocked(in QueuedMessage delivery)
+    {
+        int max = _broker.Options.MaximumQueueLength;
+        if (max > 0 && _queue.Count >= max)
+        {
+            QueuedMessage dropped = _queue.Dequeue();
+            _queueDropped++;
+            CountDropped(dropped.QoS == QualityOfService.AtMostOnce ? CounterId.DeliveryDroppedQos0Msg : CounterId.DeliveryDroppedQueueFull);
+        }
+
+        _queue.Enqueue(delivery);
+    }
+
+    private void CountDropped(CounterId reason)
+    {
+        _broker.Counters.Increment(reason);
+        _broker.Counters.Increment(CounterId.DeliveryDropped);
+    }
+
+    private ushort AllocatePacketIdLocked()
+    {
+        while (true)
+        {
+            ushort id = _nextPacketId == ushort.MaxValue ? (ushort)1 : (ushort)(_nextPacketId + 1);
+            _nextPacketId = id;
+            if (!_inflight.ContainsKey(id))
+            {
+                return id;
+            }
+        }
+    }
+
+    /// <summary>Moves queued messages into the inflight window while it has room [MQTT-4.9].</summary>
+    private void FillWindowLocked(MqttConnection connection)
+    {
+        long now = _broker.TimeProvider.GetTimestamp();
+        while (_queue.Count > 0 && _inflight.Count < connection.OutboundWindow)
+        {
+            QueuedMessage next = _queue.Dequeue();
+            if (next.Message.IsExpired(now))
+            {
+                CountDropped(CounterId.DeliveryDroppedExpired);
+                continue;
+            }
+
+            if (next.QoS == QualityOfService.AtMostOnce)
+            {
+                SendQoS0(connection, next);
+            }
+            else
+            {
+                SendNewLocked(connection, next, now);
+            }
+        }
+    }
+
+    /// <summary>PUBACK from the client: the QoS 1 delivery is done [MQTT-4.3.2].</summary>
+    internal bool OnPubAck(ushort packetId)
+    {
+        lock (Sync)
+        {
+            if (!_inflight.TryGetValue(packetId, out InflightEntry entry) || entry.State != InflightState.AwaitingPubAck)
+            {
+                return false;
+            }
+
+            _inflight.Remove(packetId);
+            if (_connection is { } connection)
+            {
+                FillWindowLocked(connection);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>PUBREC: release with PUBREL, or on a v5 error reason forget the message [MQTT-4.3.3].</summary>
+    internal bool OnPubRec(ushort packetId, ReasonCode reasonCode)
+    {
+        lock (Sync)
+        {
+            if (!_inflight.TryGetValue(packetId, out InflightEntry entry) || entry.State == InflightState.AwaitingPubAck)
+            {
+                return false;
+            }
+
+            if (reasonCode >= ReasonCode.UnspecifiedError)
+            {
+                _inflight.Remove(packetId);
+                if (_connection is { } c)
+                {
+                    FillWindowLocked(c);
+                }
+
+                return true;
+            }
+
+            entry.State = InflightState.AwaitingPubComp;
+            entry.SentAt = _broker.TimeProvider.GetTimestamp();
+            _inflight[packetId] = entry;
+            _connection?.Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = PacketType.PubRel, PacketIdentifier = packetId });
+            return true;
+        }
+    }
+
+    /// <summary>PUBCOMP: the QoS 2 delivery is done.</summary>
+    internal bool OnPubComp(ushort packetId)
+    {
+        lock (Sync)
+        {
+            if (!_inflight.TryGetValue(packetId, out InflightEntry entry) || entry.State != InflightState.AwaitingPubComp)
+            {
+                return false;
+            }
+
+            _inflight.Remove(packetId);
+            if (_connection is { } connection)
+            {
+                FillWindowLocked(connection);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Resends every unacknowledged delivery in order, DUP set, PUBREL for released ones [MQTT-4.4.0-1].</summary>
+    private void ResendInflightLocked(MqttConnection connection, long olderThan)
+    {
+        if (_inflight.Count == 0)
+        {
+            return;
+        }
+
+        var pending = new List<(long Sequence, ushort Id)>(_inflight.Count);
+        foreach (KeyValuePair<ushort, InflightEntry> pair in _inflight)
+        {
+            if (pair.Value.SentAt <= olderThan)
+            {
+                pending.Add((pair.Value.Sequence, pair.Key));
+            }
+        }
+
+        pending.Sort();
+        long now = _broker.TimeProvider.GetTimestamp();
+        foreach ((_, ushort id) in pending)
+        {
+            InflightEntry entry = _inflight[id];
+            entry.SentAt = now;
+            _inflight[id] = entry;
+            if (entry.State == InflightState.AwaitingPubComp)
+            {
+                connection.Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = PacketType.PubRel, PacketIdentifier = id });
+            }
+            else
+            {
+                connection.Outbound.TryEnqueue(PublishItem(entry.Delivery, id, dup: true));
+            }
+        }
+    }
+
+    /// <summary>Resends deliveries unacknowledged for the retry interval (3.1/3.1.1 only; v5 forbids it but on reconnect).</summary>
+    internal void RetryInflight(long olderThan)
+    {
+        lock (Sync)
+        {
+            if (_connection is { } connection)
+            {
+                ResendInflightLocked(connection, olderThan);
+            }
+        }
+    }
+}

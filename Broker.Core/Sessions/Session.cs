@@ -1,0 +1,241 @@
+using Broker.Core.Connections;
+using Broker.Core.Routing;
+
+namespace Broker.Core.Sessions;
+
+/// <summary>
+/// State that outlives a connection [MQTT-4.1]: subscriptions, the outgoing inflight window and queue, incoming
+/// QoS 2 packet identifiers awaiting PUBREL, expiry. Mutations happen under <see cref="Sync"/>; the lock is held
+/// only for in-memory bookkeeping, never across I/O.
+/// </summary>
+public sealed partial class Session
+{
+    private readonly MqttBroker _broker;
+    private readonly Dictionary<ushort, InflightEntry> _inflight = [];
+    private readonly Queue<QueuedMessage> _queue = new();
+    private readonly Dictionary<ushort, long> _awaitingRel = [];
+    private readonly Dictionary<string, SubscriptionEntry> _subscriptions = new(StringComparer.Ordinal);
+    private MqttConnection? _connection;
+    private ushort _nextPacketId;
+    private long _sequence;
+    private long _queueDropped;
+    private int _subscriptionCount;
+
+    internal Session(MqttBroker broker, string clientId, DateTimeOffset createdAt)
+    {
+        _broker = broker;
+        ClientId = clientId;
+        CreatedAt = createdAt;
+    }
+
+    internal Lock Sync { get; } = new();
+
+    public string ClientId { get; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>Seconds the session outlives its connection; <see cref="uint.MaxValue"/> is never [MQTT-3.1.2-23].</summary>
+    public uint ExpiryInterval { get; internal set; }
+
+    /// <summary>Timestamp after which a disconnected session is discarded; 0 while connected.</summary>
+    internal long ExpiresAt { get; set; }
+
+    /// <summary>Set once the session is discarded: late deliveries are ignored.</summary>
+    internal bool IsTerminated { get; set; }
+
+    /// <summary>The will waiting for its Will Delay Interval, and when it is due [MQTT-3.1.3-9].</summary>
+    internal Message? PendingWill { get; set; }
+
+    internal long PendingWillAt { get; set; }
+
+    internal uint PendingWillExpiryInterval { get; set; }
+
+    internal MqttConnection? Connection => Volatile.Read(ref _connection);
+
+    public bool IsConnected => Volatile.Read(ref _connection) is not null;
+
+    public int InflightCount
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _inflight.Count;
+            }
+        }
+    }
+
+    public int QueueLength
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    public long QueueDropped => Interlocked.Read(ref _queueDropped);
+
+    public int AwaitingRelCount
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _awaitingRel.Count;
+            }
+        }
+    }
+
+    /// <summary>Read without the lock on the routing path; exact once the subscribe or unsubscribe returns.</summary>
+    public int SubscriptionCount => Volatile.Read(ref _subscriptionCount);
+
+    /// <summary>A copy of the subscriptions, for the management API.</summary>
+    public IReadOnlyList<SubscriptionEntry> GetSubscriptions()
+    {
+        lock (Sync)
+        {
+            return [.. _subscriptions.Values];
+        }
+    }
+
+    /// <summary>Records a subscription; returns the previous entry for the same filter, if any.</summary>
+    internal SubscriptionEntry? SetSubscription(SubscriptionEntry entry)
+    {
+        lock (Sync)
+        {
+            _subscriptions.TryGetValue(entry.Filter, out SubscriptionEntry? previous);
+            _subscriptions[entry.Filter] = entry;
+            Volatile.Write(ref _subscriptionCount, _subscriptions.Count);
+            return previous;
+        }
+    }
+
+    internal SubscriptionEntry? RemoveSubscription(string filter)
+    {
+        lock (Sync)
+        {
+            SubscriptionEntry? removed = _subscriptions.Remove(filter, out SubscriptionEntry? found) ? found : null;
+            Volatile.Write(ref _subscriptionCount, _subscriptions.Count);
+            return removed;
+        }
+    }
+
+    internal bool HasSubscription(string filter)
+    {
+        lock (Sync)
+        {
+            return _subscriptions.ContainsKey(filter);
+        }
+    }
+
+    /// <summary>Empties the session when it is discarded; returns its subscriptions so the broker can unroute them.</summary>
+    internal List<SubscriptionEntry> Terminate()
+    {
+        lock (Sync)
+        {
+            IsTerminated = true;
+            var subscriptions = new List<SubscriptionEntry>(_subscriptions.Values);
+            _subscriptions.Clear();
+            Volatile.Write(ref _subscriptionCount, 0);
+            _inflight.Clear();
+            _queue.Clear();
+            _awaitingRel.Clear();
+            _connection = null;
+            return subscriptions;
+        }
+    }
+
+    /// <summary>Binds a new connection: resends the inflight window and drains the queue into it.</summary>
+    internal void Attach(MqttConnection connection)
+    {
+        lock (Sync)
+        {
+            _connection = connection;
+            ExpiresAt = 0;
+            PendingWill = null;
+            ResendInflightLocked(connection, long.MaxValue);
+            FillWindowLocked(connection);
+        }
+    }
+
+    /// <summary>Unbinds <paramref name="connection"/> if it is still the current one; returns whether it was.</summary>
+    internal bool Detach(MqttConnection connection, long expiresAt)
+    {
+        lock (Sync)
+        {
+            if (!ReferenceEquals(_connection, connection))
+            {
+                return false;
+            }
+
+            _connection = null;
+            ExpiresAt = expiresAt;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// An incoming QoS 2 PUBLISH: false if the packet identifier already awaits PUBREL (a retransmission,
+    /// not to be routed again [MQTT-4.3.3-9]).
+    /// </summary>
+    internal bool TryBeginIncomingQoS2(ushort packetId, long now)
+    {
+        lock (Sync)
+        {
+            return _awaitingRel.TryAdd(packetId, now);
+        }
+    }
+
+    internal bool IsAwaitingRel(ushort packetId)
+    {
+        lock (Sync)
+        {
+            return _awaitingRel.ContainsKey(packetId);
+        }
+    }
+
+    /// <summary>PUBREL from the client: false if the identifier was unknown.</summary>
+    internal bool CompleteIncomingQoS2(ushort packetId)
+    {
+        lock (Sync)
+        {
+            return _awaitingRel.Remove(packetId);
+        }
+    }
+
+    /// <summary>Forgets incoming QoS 2 identifiers whose PUBREL never came (<c>await_rel_timeout</c>).</summary>
+    internal int ExpireAwaitingRel(long olderThan)
+    {
+        lock (Sync)
+        {
+            if (_awaitingRel.Count == 0)
+            {
+                return 0;
+            }
+
+            List<ushort>? expired = null;
+            foreach (KeyValuePair<ushort, long> pair in _awaitingRel)
+            {
+                if (pair.Value <= olderThan)
+                {
+                    (expired ??= []).Add(pair.Key);
+                }
+            }
+
+            if (expired is null)
+            {
+                return 0;
+            }
+
+            foreach (ushort id in expired)
+            {
+                _awaitingRel.Remove(id);
+            }
+
+            return expired.Count;
+        }
+    }
+}

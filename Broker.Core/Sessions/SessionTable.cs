@@ -1,0 +1,39 @@
+using System.Collections.Concurrent;
+
+namespace Broker.Core.Sessions;
+
+/// <summary>
+/// Client id to session. Lookups are lock-free (<see cref="ConcurrentDictionary{TKey, TValue}"/>); CONNECT,
+/// takeover and expiry of one client id are serialised by a striped lock so two connections with the same
+/// id cannot both win.
+/// </summary>
+public sealed class SessionTable
+{
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private readonly Lock[] _stripes;
+
+    public SessionTable()
+    {
+        _stripes = new Lock[64];
+        for (int i = 0; i < _stripes.Length; i++)
+        {
+            _stripes[i] = new Lock();
+        }
+    }
+
+    public int Count => _sessions.Count;
+
+    public Session? Find(string clientId) => _sessions.TryGetValue(clientId, out Session? session) ? session : null;
+
+    /// <summary>A moment's view of every session, for the management API and housekeeping.</summary>
+    public ICollection<Session> Snapshot() => _sessions.Values;
+
+    /// <summary>The lock that serialises CONNECT, takeover and removal for <paramref name="clientId"/>.</summary>
+    internal Lock GetLock(string clientId) => _stripes[(uint)StringComparer.Ordinal.GetHashCode(clientId) % (uint)_stripes.Length];
+
+    internal void Set(Session session) => _sessions[session.ClientId] = session;
+
+    /// <summary>Removes <paramref name="session"/> only if it is still the one registered for its client id.</summary>
+    internal bool Remove(Session session)
+        => ((ICollection<KeyValuePair<string, Session>>)_sessions).Remove(new KeyValuePair<string, Session>(session.ClientId, session));
+}
