@@ -1,0 +1,62 @@
+using Broker.Core;
+using Broker.Core.Configuration;
+using Broker.Core.Protocol;
+using Broker.Core.Packets;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Broker.Tests.TestSupport;
+
+/// <summary>
+/// A broker on a <see cref="FakeTimeProvider"/>, for tests over in-memory pipes: keep alive, expiry and retry are
+/// driven by <see cref="Advance"/>, not by waiting.
+/// </summary>
+public sealed class TestBroker : IAsyncDisposable
+{
+    private readonly List<PipeClient> _clients = [];
+
+    public TestBroker(Action<BrokerOptions>? configure = null)
+    {
+        var options = new BrokerOptions { SysInterval = TimeSpan.Zero };
+        configure?.Invoke(options);
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        Broker = new MqttBroker(options, timeProvider: Time);
+    }
+
+    public MqttBroker Broker { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    /// <summary>Moves the clock on in one-second steps, so the broker's once-a-second housekeeping runs at each.</summary>
+    public void Advance(TimeSpan by)
+    {
+        for (TimeSpan left = by; left > TimeSpan.Zero; left -= TimeSpan.FromSeconds(1))
+        {
+            Time.Advance(left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+        }
+    }
+
+    public async Task<PipeClient> ConnectAsync(string clientId, ProtocolVersion version = ProtocolVersion.V500, bool cleanStart = true, Action<ConnectPacket>? configure = null)
+    {
+        PipeClient client = await PipeClient.ConnectAsync(Broker, clientId, version, cleanStart, configure);
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>A connection that has not sent CONNECT yet; disposed with the broker.</summary>
+    public PipeClient Open(ProtocolVersion version = ProtocolVersion.V500)
+    {
+        var client = new PipeClient(Broker, version);
+        _clients.Add(client);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (PipeClient client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        await Broker.DisposeAsync();
+    }
+}
