@@ -35,6 +35,8 @@ internal sealed partial class MqttConnection
     private long _sentBytes;
     private long _sentMessages;
 
+    private const int MinimumQoS0QueueLimit = 100_000;
+
     public MqttConnection(MqttBroker broker, IDuplexPipe transport, ConnectionInfo info)
     {
         _broker = broker;
@@ -45,7 +47,7 @@ internal sealed partial class MqttConnection
         CreatedAt = broker.TimeProvider.GetUtcNow();
         MaximumPacketSize = broker.Options.MaximumPacketSize;
         OutboundWindow = broker.Options.MaximumInflight;
-        QoS0QueueLimit = Math.Max(1000, broker.Options.MaximumQueueLength);
+        QoS0QueueLimit = Math.Max(MinimumQoS0QueueLimit, broker.Options.MaximumQueueLength);
     }
 
     public ConnectionInfo Info { get; }
@@ -80,7 +82,12 @@ internal sealed partial class MqttConnection
     /// <summary>Unacknowledged QoS 1/2 deliveries allowed: min(max_inflight, the client's Receive Maximum) [MQTT-3.3.4-7].</summary>
     public int OutboundWindow { get; private set; }
 
-    /// <summary>QoS 0 publishes allowed to wait in the outbound queue before new ones are dropped.</summary>
+    /// <summary>
+    /// QoS 0 publishes allowed to wait in the outbound queue before new ones are dropped (counted as
+    /// <c>delivery.dropped.qos0_msg</c>). One read of a publisher's socket can carry thousands of small PUBLISH
+    /// packets, all routed before this connection's writer runs, so the bound is far above any burst and only stops
+    /// a consumer that has stopped reading. An item is a reference to the shared message, ~64 bytes.
+    /// </summary>
     public int QoS0QueueLimit { get; }
 
     /// <summary>The client's Maximum Packet Size; larger deliveries are dropped [MQTT-3.1.2-25].</summary>

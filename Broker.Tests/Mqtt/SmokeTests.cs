@@ -1,3 +1,4 @@
+using Broker.Core.Metrics;
 using Broker.Core.Protocol;
 using Broker.Tests.TestSupport;
 
@@ -35,5 +36,31 @@ public sealed class SmokeTests
         await sub.ExpectAckAsync(PacketType.PubRel, two.PacketIdentifier);
         await sub.SendAckAsync(PacketType.PubComp, two.PacketIdentifier);
         await sub.ExpectNothingAsync();
+    }
+
+    [Test]
+    public async Task BurstOfQoS0PublishesInOneReadIsDeliveredWhole()
+    {
+        // One socket read can carry thousands of small publishes, all routed before the subscriber's writer runs.
+        const int count = 20_000;
+        await using var broker = new TestBroker();
+        PipeClient sub = await broker.ConnectAsync("sub", ProtocolVersion.V311);
+        PipeClient pub = await broker.ConnectAsync("pub", ProtocolVersion.V311);
+        await sub.SubscribeAsync("burst/#");
+
+        using var burst = new MemoryStream();
+        for (int i = 0; i < count; i++)
+        {
+            burst.Write(CodecDriver.Encode(new PublishModel { TopicName = "burst/x"u8.ToArray(), Payload = BitConverter.GetBytes(i) }, ProtocolVersion.V311));
+        }
+
+        await pub.SendAsync(burst.ToArray());
+        for (int i = 0; i < count; i++)
+        {
+            PublishModel publish = await sub.ExpectAsync<PublishModel>();
+            Assert.That(BitConverter.ToInt32(publish.Payload), Is.EqualTo(i), "in order, none dropped");
+        }
+
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQos0Msg), Is.Zero);
     }
 }
