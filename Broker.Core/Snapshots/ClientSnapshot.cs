@@ -22,9 +22,6 @@ public sealed record ClientSnapshot
 
     public DateTimeOffset ConnectedAt { get; init; }
 
-    /// <summary>When the session was created; earlier than <see cref="ConnectedAt"/> for a resumed session.</summary>
-    public DateTimeOffset CreatedAt { get; init; }
-
     /// <summary>"MQTT" or "MQIsdp".</summary>
     public required string ProtocolName { get; init; }
 
@@ -35,27 +32,8 @@ public sealed record ClientSnapshot
 
     public bool CleanStart { get; init; }
 
-    /// <summary>Seconds the session outlives the connection.</summary>
-    public long ExpiryInterval { get; init; }
-
-    public int SubscriptionCount { get; init; }
-
-    /// <summary>0 is no limit.</summary>
-    public int MaxSubscriptions { get; init; }
-
-    public int Inflight { get; init; }
-
-    public int MaxInflight { get; init; }
-
-    public int QueueLength { get; init; }
-
-    public int MaxQueue { get; init; }
-
-    public long QueueDropped { get; init; }
-
-    public int AwaitingRel { get; init; }
-
-    public int MaxAwaitingRel { get; init; }
+    /// <summary>The session behind the connection: subscriptions, inflight window, queue, awaiting PUBREL.</summary>
+    public required SessionSnapshot Session { get; init; }
 
     public long ReceivedBytes { get; init; }
 

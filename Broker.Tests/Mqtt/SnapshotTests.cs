@@ -38,11 +38,11 @@ public sealed class SnapshotTests
             Assert.That(a.KeepAlive, Is.EqualTo(60));
             Assert.That(a.CleanStart, Is.True);
             Assert.That(a.Connected, Is.True);
-            Assert.That(a.SubscriptionCount, Is.EqualTo(1));
-            Assert.That(a.MaxInflight, Is.EqualTo(16));
-            Assert.That(a.MaxQueue, Is.EqualTo(1000));
-            Assert.That(a.MaxAwaitingRel, Is.EqualTo(100));
-            Assert.That(a.Inflight, Is.EqualTo(1), "the QoS 1 delivery is not acknowledged yet");
+            Assert.That(a.Session.SubscriptionCount, Is.EqualTo(1));
+            Assert.That(a.Session.MaxInflight, Is.EqualTo(16));
+            Assert.That(a.Session.MaxQueue, Is.EqualTo(1000));
+            Assert.That(a.Session.MaxAwaitingRel, Is.EqualTo(100));
+            Assert.That(a.Session.Inflight, Is.EqualTo(1), "the QoS 1 delivery is not acknowledged yet");
             Assert.That(a.ReceivedPackets, Is.EqualTo(2), "CONNECT and SUBSCRIBE");
             Assert.That(a.SentMessages, Is.EqualTo(1));
             Assert.That(a.ReceivedBytes, Is.GreaterThan(0));
