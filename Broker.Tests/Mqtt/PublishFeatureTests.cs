@@ -235,6 +235,20 @@ public sealed class PublishFeatureTests
         Assert.That(retained.Properties, Is.EqualTo(properties), "the retained copy keeps them too");
     }
 
+    [TestCase("reply/+")]
+    [TestCase("reply/#")]
+    public async Task ResponseTopicWithWildcards_IsAProtocolError(string responseTopic)
+    {
+        await using var broker = new TestBroker();
+        PipeClient pub = await broker.ConnectAsync("pub");
+        byte[] properties = PacketEncoder.EncodeMessageProperties(new MqttProperties { ResponseTopic = responseTopic });
+
+        await pub.PublishAsync("t", "request", properties: properties);
+
+        // [MQTT-3.3.2-14] the Response Topic is a topic name: no wildcards. EMQX answers 0x82 as well.
+        Assert.That((await pub.ExpectClosedAsync())?.ReasonCode, Is.EqualTo(ReasonCode.ProtocolError));
+    }
+
     [TestCase(ProtocolVersion.V311)]
     [TestCase(ProtocolVersion.V500)]
     public async Task Publish_LargerThanMaxPacketSize_ClosesWithPacketTooLarge(ProtocolVersion version)

@@ -123,6 +123,37 @@ public sealed class SharedSubscriptionTests
         Assert.That((await staying.ReceivePublishesUntilAsync(Marker)).Select(PayloadOf), Is.EqualTo(after));
     }
 
+    [Test]
+    public async Task MemberThatUnsubscribes_StopsReceivingAndKeepsItsOtherSubscriptions()
+    {
+        await using var broker = new TestBroker(o => o.SharedSubscriptionStrategy = SharedSubscriptionStrategy.RoundRobin);
+        PipeClient[] members = await ConnectMembersAsync(broker, "m", 2, "$share/g/t");
+        await members[0].SubscribeAsync("t");
+        PipeClient pub = await broker.ConnectAsync("pub");
+
+        Assert.That(await members[0].UnsubscribeAsync("$share/g/t"), Is.EqualTo(new[] { ReasonCode.Success }));
+        List<string> sent = await PublishAsync(pub, "t", 4);
+
+        // Member 0 now gets each message once, through its normal subscription only; member 1 takes the whole group's share.
+        Assert.That((await members[0].ReceivePublishesUntilAsync(Marker)).Select(PayloadOf), Is.EqualTo(sent));
+        Assert.That((await members[1].ReceivePublishesUntilAsync(Marker)).Select(PayloadOf), Is.EqualTo(sent));
+    }
+
+    [Test]
+    public async Task SharedDelivery_CarriesTheMembersSubscriptionIdentifier()
+    {
+        await using var broker = new TestBroker();
+        PipeClient member = await broker.ConnectAsync("member");
+        await member.SubscribeWithIdentifierAsync(42, new TopicSubscription("$share/g/t/#", QualityOfService.AtLeastOnce));
+        PipeClient pub = await broker.ConnectAsync("pub");
+
+        await pub.PublishAsync("t/x", "shared", QualityOfService.AtLeastOnce, 1);
+
+        PublishModel delivery = await member.ExpectPublishAsync("t/x", "shared");
+        Assert.That(delivery.QoS, Is.EqualTo(QualityOfService.AtLeastOnce));
+        Assert.That(delivery.SubscriptionIdentifiers, Is.EqualTo(new[] { 42 }));
+    }
+
     [TestCase(ProtocolVersion.V311)]
     [TestCase(ProtocolVersion.V500)]
     public async Task SharedSubscriptionsDisabled_AreRefused(ProtocolVersion version)

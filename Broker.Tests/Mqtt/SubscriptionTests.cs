@@ -290,6 +290,51 @@ public sealed class SubscriptionTests
     }
 
     [Test]
+    public async Task OverlappingSubscriptions_AmongManySubscribers_StillDeliverOnce()
+    {
+        await using var broker = new TestBroker();
+        var others = new List<PipeClient>();
+        for (int i = 0; i < 20; i++)
+        {
+            PipeClient other = await broker.ConnectAsync($"other{i}");
+            await other.SubscribeAsync("a/#");
+            others.Add(other);
+        }
+
+        // Subscribed last, so its matches come after the first sixteen (past the router's linear search).
+        PipeClient sub = await broker.ConnectAsync("sub");
+        await sub.SubscribeAsync(new TopicSubscription("a/b", QualityOfService.AtMostOnce), new TopicSubscription("a/+", QualityOfService.AtLeastOnce), new TopicSubscription("a/#", QualityOfService.AtMostOnce));
+        PipeClient pub = await broker.ConnectAsync("pub");
+
+        await pub.PublishAsync("a/b", "once", QualityOfService.AtLeastOnce, 1);
+        await pub.PublishAsync("a/end", "marker");
+
+        List<PublishModel> received = await sub.ReceivePublishesUntilAsync("a/end");
+        Assert.That(received, Has.Count.EqualTo(1));
+        Assert.That(received[0].QoS, Is.EqualTo(QualityOfService.AtLeastOnce));
+        foreach (PipeClient other in others)
+        {
+            Assert.That(await other.ReceivePublishesUntilAsync("a/end"), Has.Count.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public async Task RetainedMessageOnSubscribe_CarriesTheSubscriptionIdentifier()
+    {
+        await using var broker = new TestBroker();
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("r/1", "retained", QualityOfService.AtLeastOnce, 1, retain: true);
+        await pub.ExpectAckAsync(PacketType.PubAck, 1);
+        PipeClient sub = await broker.ConnectAsync("sub");
+
+        await sub.SubscribeWithIdentifierAsync(9, new TopicSubscription("r/+", QualityOfService.AtLeastOnce));
+
+        PublishModel retained = await sub.ExpectPublishAsync("r/1", "retained");
+        Assert.That(retained.Retain, Is.True);
+        Assert.That(retained.SubscriptionIdentifiers, Is.EqualTo(new[] { 9 }));
+    }
+
+    [Test]
     public async Task Resubscribe_SameFilter_ReplacesOptionsWithoutDuplicateDelivery()
     {
         await using var broker = new TestBroker();
