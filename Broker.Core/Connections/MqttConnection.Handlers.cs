@@ -217,7 +217,8 @@ internal sealed partial class MqttConnection
         {
             if (!_inboundAliases.TryGetValue(alias, out byte[]? mapped))
             {
-                ProtocolThrow.Violation(ReasonCode.TopicAliasInvalid, $"Topic alias {alias} was never set [MQTT-3.3.2-7].");
+                // 5.0 §3.3.4: an unmapped alias with an empty topic is a Protocol Error (0x94 is for 0 or above the maximum).
+                ProtocolThrow.ProtocolError($"Topic alias {alias} was never set [MQTT-3.3.2-7].");
             }
 
             return mapped;
@@ -309,15 +310,19 @@ internal sealed partial class MqttConnection
 
         Session session = Session!;
         var suback = new SubAckPacket { PacketIdentifier = packet.PacketIdentifier };
-        List<(SubscriptionEntry Entry, bool IsNew)>? retainedFor = null;
-        bool failed = false;
         foreach (TopicSubscription subscription in packet.Subscriptions)
         {
+            // Checked for the whole packet first, so a refused SUBSCRIBE leaves none of its filters subscribed.
             if (subscription.NoLocal && IsSharedFilter(subscription.TopicFilter))
             {
                 ProtocolThrow.ProtocolError("No Local on a shared subscription [MQTT-3.8.3-4].");
             }
+        }
 
+        List<(SubscriptionEntry Entry, bool IsNew)>? retainedFor = null;
+        bool failed = false;
+        foreach (TopicSubscription subscription in packet.Subscriptions)
+        {
             Counters.Increment(CounterId.ClientSubscribe);
             ReasonCode code = _broker.Subscribe(session, subscription, subscriptionId, out SubscriptionEntry? entry, out bool isNew);
             suback.ReasonCodes.Add(code);

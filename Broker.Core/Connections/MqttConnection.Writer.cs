@@ -126,16 +126,33 @@ internal sealed partial class MqttConnection
         {
             publish.TopicAlias = alias;
             publish.TopicName = default;
+            if (!FitsClientMaximumPacketSize(publish))
+            {
+                // Alias-only is larger than topic-only for a topic under 3 bytes; topic-only was checked to fit.
+                publish.TopicAlias = 0;
+                publish.TopicName = message.TopicBytes;
+            }
+
             return;
         }
 
         if (aliases.Count < ClientTopicAliasMaximum)
         {
             alias = (ushort)(aliases.Count + 1);
-            aliases.Add(message.TopicBytes.ToArray(), alias);
             publish.TopicAlias = alias;
+            if (!FitsClientMaximumPacketSize(publish))
+            {
+                // Topic plus alias would exceed the client's Maximum Packet Size [MQTT-3.1.2-24]: send this one without.
+                publish.TopicAlias = 0;
+                return;
+            }
+
+            aliases.Add(message.TopicBytes.ToArray(), alias);
         }
     }
+
+    private bool FitsClientMaximumPacketSize(scoped in OutgoingPublish publish)
+        => ClientMaximumPacketSize == int.MaxValue || PacketEncoder.GetPublishSize(publish, Version) <= ClientMaximumPacketSize;
 
     /// <summary>Per-batch counts, added to the shared counters once per flush rather than once per packet.</summary>
     private struct SentTally

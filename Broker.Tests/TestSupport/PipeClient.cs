@@ -95,6 +95,21 @@ public sealed class PipeClient : IAsyncDisposable
     public Task<List<ReasonCode>> SubscribeAsync(string filter, QualityOfService qos = QualityOfService.AtMostOnce)
         => SubscribeAsync(new TopicSubscription(filter, qos));
 
+    /// <summary>Sends SUBSCRIBE carrying a v5 Subscription Identifier and returns the SUBACK reason codes.</summary>
+    public async Task<List<ReasonCode>> SubscribeWithIdentifierAsync(int subscriptionIdentifier, params TopicSubscription[] subscriptions)
+    {
+        ushort id = NextPacketId();
+        await SendAsync(new SubscribePacket
+        {
+            PacketIdentifier = id,
+            Subscriptions = [.. subscriptions],
+            Properties = new MqttProperties { SubscriptionIdentifiers = [subscriptionIdentifier] },
+        });
+        SubAckPacket ack = await ExpectAsync<SubAckPacket>();
+        Assert.That(ack.PacketIdentifier, Is.EqualTo(id), "SUBACK packet identifier");
+        return ack.ReasonCodes;
+    }
+
     public async Task<List<ReasonCode>> UnsubscribeAsync(params string[] filters)
     {
         ushort id = NextPacketId();
@@ -168,6 +183,41 @@ public sealed class PipeClient : IAsyncDisposable
         Assert.That(ack.Type, Is.EqualTo(type), "ack type");
         Assert.That(ack.PacketIdentifier, Is.EqualTo(packetId), "ack packet identifier");
         return ack;
+    }
+
+    /// <summary>
+    /// Sends PINGREQ and asserts the very next packet is PINGRESP. The broker handles a connection's packets in order,
+    /// so on return everything it did for the packets sent before (routing, counters) is done, and nothing was queued
+    /// for this client in the meantime.
+    /// </summary>
+    public async Task PingAsync()
+    {
+        await SendAsync(PacketType.PingReq);
+        object? packet = await ReceiveAsync();
+        if (packet is not PacketType.PingResp)
+        {
+            throw new AssertionException($"Expected PINGRESP but got {(packet is null ? "the connection closed" : PacketDump.Of(packet))}.");
+        }
+    }
+
+    /// <summary>
+    /// The PUBLISH packets that arrive before the first one on <paramref name="markerTopic"/>, which is consumed. A
+    /// connection's deliveries leave in order, so a marker published after the messages under test bounds what this
+    /// client got without waiting on the clock. Fails on any other packet.
+    /// </summary>
+    public async Task<List<PublishModel>> ReceivePublishesUntilAsync(string markerTopic)
+    {
+        var received = new List<PublishModel>();
+        while (true)
+        {
+            PublishModel publish = await ExpectAsync<PublishModel>();
+            if (Encoding.UTF8.GetString(publish.TopicName) == markerTopic)
+            {
+                return received;
+            }
+
+            received.Add(publish);
+        }
     }
 
     /// <summary>Asserts nothing arrives within <paramref name="wait"/> (a short real-time wait, for negative checks only).</summary>
