@@ -242,6 +242,15 @@ public sealed partial class MqttBroker
         return (ReasonCode)(byte)qos;
     }
 
+    /// <summary>Whether a SUBSCRIBE or UNSUBSCRIBE filter is well-formed, share prefix included.</summary>
+    internal bool IsValidFilter(string filter)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(filter);
+        SharedParseResult shared = TopicValidator.ParseShared(bytes, out _, out ReadOnlySpan<byte> topicFilter);
+        return shared != SharedParseResult.Invalid
+            && TopicValidator.IsValidTopicFilter(shared == SharedParseResult.Shared ? topicFilter : bytes, Options.MaximumTopicLevels);
+    }
+
     /// <summary>Removes one subscription; false if the session had none for that filter.</summary>
     internal bool Unsubscribe(Session session, string filter)
     {

@@ -368,7 +368,7 @@ internal sealed partial class MqttConnection
         {
             Counters.Increment(CounterId.ClientUnsubscribe);
             bool removed = _broker.Unsubscribe(Session!, filter);
-            unsuback.ReasonCodes.Add(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
+            unsuback.ReasonCodes.Add(removed ? ReasonCode.Success : _broker.IsValidFilter(filter) ? ReasonCode.NoSubscriptionExisted : ReasonCode.TopicFilterInvalid);
             failed |= !removed;
         }
 

@@ -236,9 +236,13 @@ public sealed class SubscriptionTests
         await sub.SubscribeAsync("c/#");
 
         // 5.0 §3.11.3: 0x11 No subscription existed, per filter.
-        List<ReasonCode> codes = await sub.UnsubscribeAsync("c/#", "nope", "c/#");
+        // A malformed filter cannot have been subscribed: 0x8F Topic Filter Invalid, as for SUBSCRIBE.
+        List<ReasonCode> codes = await sub.UnsubscribeAsync("c/#", "nope", "c/#", "a/#/b", "$share/g");
 
-        Assert.That(codes, Is.EqualTo(new[] { ReasonCode.Success, ReasonCode.NoSubscriptionExisted, ReasonCode.NoSubscriptionExisted }));
+        Assert.That(codes, Is.EqualTo(new[]
+        {
+            ReasonCode.Success, ReasonCode.NoSubscriptionExisted, ReasonCode.NoSubscriptionExisted, ReasonCode.TopicFilterInvalid, ReasonCode.TopicFilterInvalid,
+        }));
         Assert.That(broker.Broker.Counters.Get(CounterId.PacketsUnsubscribeError), Is.EqualTo(1));
     }
 
