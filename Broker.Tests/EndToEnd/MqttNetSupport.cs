@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using MQTTnet;
 using MQTTnet.Formatter;
+using MQTTnet.Packets;
 using MQTTnet.Protocol;
 
 namespace Broker.Tests.EndToEnd;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.Sockets;
-using System.Text;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
 using Broker.Tests.TestSupport;
@@ -289,9 +288,9 @@ public sealed class MqttNetV5Tests
             .WithContentType("application/x-test; charset=utf-8")
             .WithResponseTopic("resp/client-7")
             .WithCorrelationData(correlation)
-            .WithUserProperty("k", "v1")
-            .WithUserProperty("k", "v2")
-            .WithUserProperty("ünï", "çødé ✓")
+            .WithUserProperty("k", Utf8("v1"))
+            .WithUserProperty("k", Utf8("v2"))
+            .WithUserProperty("ünï", Utf8("çødé ✓"))
             .Build(), cancellationToken);
 
         ReceivedMessage message = await sub.ReceiveAsync(cancellationToken);
@@ -367,6 +366,8 @@ public sealed class MqttNetV5Tests
             Assert.That((message.Topic, message.PayloadText), Is.EqualTo(("outbound/same/topic", $"m{i}")));
         }
     }
+
+    private static ReadOnlyMemory<byte> Utf8(string text) => System.Text.Encoding.UTF8.GetBytes(text);
 
     private async Task<NetClient> ConnectAsync(string clientId, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
     {
