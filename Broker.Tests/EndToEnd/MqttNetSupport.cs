@@ -18,7 +18,8 @@ internal sealed record ReceivedMessage(
     string? ResponseTopic,
     byte[]? CorrelationData,
     IReadOnlyList<KeyValuePair<string, string>> UserProperties,
-    IReadOnlyList<uint> SubscriptionIdentifiers)
+    IReadOnlyList<uint> SubscriptionIdentifiers,
+    ushort TopicAlias)
 {
     public string PayloadText => Encoding.UTF8.GetString(Payload);
 
@@ -42,7 +43,8 @@ internal sealed record ReceivedMessage(
             message.ResponseTopic,
             message.CorrelationData,
             userProperties,
-            message.SubscriptionIdentifiers is { } ids ? [.. ids] : []);
+            message.SubscriptionIdentifiers is { } ids ? [.. ids] : [],
+            message.TopicAlias);
     }
 }
 
