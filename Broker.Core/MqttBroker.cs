@@ -56,6 +56,9 @@ public sealed partial class MqttBroker : IAsyncDisposable
 
     public SessionTable Sessions { get; } = new();
 
+    /// <summary>Connections ended, by reason (malformed packet, protocol error, keep alive timeout...).</summary>
+    public DisconnectCounts Disconnects { get; } = new();
+
     public RetainedStore Retained { get; }
 
     public DateTimeOffset StartedAt { get; }
@@ -98,6 +101,7 @@ public sealed partial class MqttBroker : IAsyncDisposable
         finally
         {
             _connections.TryRemove(connection, out _);
+            Disconnects.Increment(connection.CloseReason);
             Stats.Decrement(StatId.Connections);
             Stats.Decrement(StatId.Channels);
             completion.TrySetResult();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Sockets;
+using Broker.Core.Diagnostics;
 using Broker.Core.Metrics;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
@@ -84,6 +85,8 @@ public sealed class MalformedInputTests
             // Wildcards in a PUBLISH topic name.
             Assert.That(Delta(CounterId.PacketsPublishError), Is.GreaterThan(0));
             Assert.That(Delta(CounterId.ClientDisconnected), Is.GreaterThan(0));
+            Assert.That(broker.Broker.Disconnects.Get(DisconnectReason.MalformedPacket), Is.GreaterThan(0), "closes for malformed packets, v3 and v5");
+            Assert.That(broker.Broker.Disconnects.Get(DisconnectReason.ProtocolError), Is.GreaterThan(0), "closes for protocol errors");
             Assert.That(broker.Listener.AcceptedConnections, Is.EqualTo(BadConnections + 2));
         }
 
@@ -306,6 +309,7 @@ public sealed class MalformedInputDisconnectTests
 
         DisconnectPacket? disconnect = await client.ExpectClosedAsync();
         Assert.That(disconnect?.ReasonCode, Is.EqualTo(expected), "DISCONNECT reason code");
+        Assert.That(BadInputCloses(broker), Is.EqualTo(1), "counted as a malformed packet or protocol error");
     }
 
     [TestCase("30 FF FF FF FF 01")]                  // a fifth remaining length byte [MQTT-1.5.5]
@@ -322,6 +326,7 @@ public sealed class MalformedInputDisconnectTests
         await client.SendAsync(Hex.Parse(bytes));
 
         Assert.That(await client.ExpectClosedAsync(), Is.Null, "3.1.1 has no DISCONNECT from the server");
+        Assert.That(BadInputCloses(broker), Is.EqualTo(1), "counted as a malformed packet or protocol error");
     }
 
     [Test]
@@ -337,4 +342,7 @@ public sealed class MalformedInputDisconnectTests
         Assert.That((await bad.ExpectClosedAsync())?.ReasonCode, Is.EqualTo(ReasonCode.MalformedPacket));
         await watcher.ExpectPublishAsync("will/bad", "x");
     }
+
+    private static long BadInputCloses(TestBroker broker)
+        => broker.Broker.Disconnects.Get(DisconnectReason.MalformedPacket) + broker.Broker.Disconnects.Get(DisconnectReason.ProtocolError);
 }
