@@ -118,6 +118,26 @@ public sealed class QosInboundTests
     }
 
     [Test]
+    public async Task MaxAwaitingRel_V5_RetransmissionWhileFull_IsAcknowledgedNotCounted()
+    {
+        await using var broker = new TestBroker(o => o.MaximumAwaitingRel = 2);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("ra/x", "1", QualityOfService.ExactlyOnce, 1);
+        await pub.ExpectAckAsync(PacketType.PubRec, 1);
+        await pub.PublishAsync("ra/x", "2", QualityOfService.ExactlyOnce, 2);
+        await pub.ExpectAckAsync(PacketType.PubRec, 2);
+
+        await pub.PublishAsync("ra/x", "2", QualityOfService.ExactlyOnce, 2, dup: true);
+        await pub.ExpectAckAsync(PacketType.PubRec, 2);
+        await pub.SendAckAsync(PacketType.PubRel, 1);
+        await pub.ExpectAckAsync(PacketType.PubComp, 1);
+        await pub.PublishAsync("ra/x", "3", QualityOfService.ExactlyOnce, 3);
+        await pub.ExpectAckAsync(PacketType.PubRec, 3);
+        await pub.PingAsync();
+        Assert.That(broker.Broker.Counters.Get(CounterId.PacketsPublishDropped), Is.Zero);
+    }
+
+    [Test]
     public async Task MaxAwaitingRel_V5_ReleasedMessagesFreeTheQuota()
     {
         await using var broker = new TestBroker(o => o.MaximumAwaitingRel = 2);
@@ -190,6 +210,46 @@ public sealed class QosInboundTests
         await pub.PublishAsync("rel/x", "again", QualityOfService.ExactlyOnce, 2);
         await pub.ExpectAckAsync(PacketType.PubRec, 2);
         await sub.ExpectPublishAsync("rel/x", "again");
+    }
+
+    [TestCase(ProtocolVersion.V311)]
+    [TestCase(ProtocolVersion.V500)]
+    public async Task QoS2_AwaitingRelSurvivesReconnectOfPersistentSession_RetransmissionNotDeliveredAgain(ProtocolVersion version)
+    {
+        await using var broker = new TestBroker();
+        PipeClient sub = await broker.ConnectAsync("sub", version);
+        await sub.SubscribeAsync("pr/#", QualityOfService.AtMostOnce);
+        PipeClient pub = await QosOutboundTests.ConnectPersistentAsync(broker, "pub", version);
+        await pub.PublishAsync("pr/x", "once", QualityOfService.ExactlyOnce, 9);
+        await pub.ExpectAckAsync(PacketType.PubRec, 9);
+        await sub.ExpectPublishAsync("pr/x", "once");
+        await pub.DropAsync();
+        await pub.Served.WaitAsync(PipeClient.ReceiveTimeout);
+
+        // [MQTT-4.3.3-9] across the reconnect: the client resends the PUBLISH (DUP) and then PUBREL.
+        PipeClient again = await QosOutboundTests.ConnectPersistentAsync(broker, "pub", version);
+        Assert.That(again.ConnAck!.SessionPresent, Is.True);
+        await again.PublishAsync("pr/x", "once", QualityOfService.ExactlyOnce, 9, dup: true);
+        await again.ExpectAckAsync(PacketType.PubRec, 9);
+        await again.SendAckAsync(PacketType.PubRel, 9);
+        Assert.That((await again.ExpectAckAsync(PacketType.PubComp, 9)).ReasonCode, Is.EqualTo(ReasonCode.Success));
+        await sub.ExpectNothingAsync();
+    }
+
+    [Test]
+    public async Task QoS2_CleanStartDiscardsAwaitingRel_PubRelGetsPacketIdentifierNotFound()
+    {
+        await using var broker = new TestBroker();
+        PipeClient pub = await QosOutboundTests.ConnectPersistentAsync(broker, "pub", ProtocolVersion.V500);
+        await pub.PublishAsync("cs/x", "m", QualityOfService.ExactlyOnce, 9);
+        await pub.ExpectAckAsync(PacketType.PubRec, 9);
+        await pub.DropAsync();
+        await pub.Served.WaitAsync(PipeClient.ReceiveTimeout);
+
+        PipeClient again = await broker.ConnectAsync("pub");
+        Assert.That(again.ConnAck!.SessionPresent, Is.False);
+        await again.SendAckAsync(PacketType.PubRel, 9);
+        Assert.That((await again.ExpectAckAsync(PacketType.PubComp, 9)).ReasonCode, Is.EqualTo(ReasonCode.PacketIdentifierNotFound));
     }
 
     [TestCase(ProtocolVersion.V311)]

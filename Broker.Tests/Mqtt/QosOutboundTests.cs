@@ -174,6 +174,53 @@ public sealed class QosOutboundTests
     }
 
     [Test]
+    public async Task InflightWindow_QueueBeyondWindowIsBounded_OldestDroppedAndCounted()
+    {
+        await using var broker = new TestBroker(o =>
+        {
+            o.MaximumInflight = 1;
+            o.MaximumQueueLength = 2;
+        });
+        PipeClient sub = await broker.ConnectAsync("sub");
+        await sub.SubscribeAsync("qf/#", QualityOfService.AtLeastOnce);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        for (int i = 0; i < 5; i++)
+        {
+            await PublishAndCompleteAsync(pub, "qf/x", $"m{i}", QualityOfService.AtLeastOnce, (ushort)(i + 1));
+        }
+
+        PublishModel delivery = await sub.ExpectPublishAsync("qf/x", "m0");
+        Assert.That(broker.Broker.Counters.Get(Broker.Core.Metrics.CounterId.DeliveryDroppedQueueFull), Is.EqualTo(2));
+        foreach (string expected in new[] { "m3", "m4" })
+        {
+            await sub.SendAckAsync(PacketType.PubAck, delivery.PacketIdentifier);
+            delivery = await sub.ExpectPublishAsync("qf/x", expected);
+        }
+
+        await sub.SendAckAsync(PacketType.PubAck, delivery.PacketIdentifier);
+        await sub.PingAsync();
+    }
+
+    [Test]
+    public async Task PubRecWithErrorReasonCode_V5_EndsTheDeliveryWithoutPubRel()
+    {
+        // [MQTT-4.3.3]: a PUBREC with a reason code of 0x80 or more ends the flow and frees the window slot.
+        await using var broker = new TestBroker(o => o.MaximumInflight = 1);
+        PipeClient sub = await broker.ConnectAsync("sub");
+        await sub.SubscribeAsync("e/#", QualityOfService.ExactlyOnce);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await PublishAndCompleteAsync(pub, "e/x", "refused", QualityOfService.ExactlyOnce, 1);
+        await PublishAndCompleteAsync(pub, "e/x", "next", QualityOfService.ExactlyOnce, 2);
+
+        PublishModel refused = await sub.ExpectPublishAsync("e/x", "refused");
+        await sub.SendAckAsync(PacketType.PubRec, refused.PacketIdentifier, ReasonCode.ImplementationSpecificError);
+        PublishModel next = await sub.ExpectPublishAsync("e/x", "next");
+        await CompleteDeliveryAsync(sub, next);
+        await sub.PingAsync();
+        Assert.That(broker.Broker.Sessions.Find("sub")!.InflightCount, Is.Zero);
+    }
+
+    [Test]
     public async Task InflightWindow_ClientReceiveMaximumBelowMaxInflight_LimitsFurther()
     {
         await using var broker = new TestBroker(o => o.MaximumInflight = 5);
