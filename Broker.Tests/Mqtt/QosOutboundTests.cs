@@ -322,6 +322,60 @@ public sealed class QosOutboundTests
     }
 
     [Test]
+    public async Task Reconnect_V5_ResendsNoMoreThanTheNewReceiveMaximum_RestAsAcksArrive()
+    {
+        // [MQTT-3.3.4-9] holds for resends too: a client that comes back with a smaller Receive Maximum gets only that
+        // many, the others follow (DUP, same identifiers, in order) as acks arrive, then the queued ones.
+        await using var broker = new TestBroker();
+        PipeClient sub = await ConnectPersistentAsync(broker, "sub", ProtocolVersion.V500);
+        await sub.SubscribeAsync("rr/#", QualityOfService.ExactlyOnce);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        var first = new List<PublishModel>();
+        for (int i = 0; i < 4; i++)
+        {
+            await PublishAndCompleteAsync(pub, "rr/x", $"m{i}", i == 1 ? QualityOfService.ExactlyOnce : QualityOfService.AtLeastOnce, (ushort)(i + 1));
+            first.Add(await sub.ExpectPublishAsync("rr/x", $"m{i}"));
+        }
+
+        await sub.DropAsync();
+        await sub.Served.WaitAsync(PipeClient.ReceiveTimeout);
+        await PublishAndCompleteAsync(pub, "rr/x", "m4", QualityOfService.AtLeastOnce, 5);
+        await pub.PingAsync();
+
+        PipeClient again = await broker.ConnectAsync("sub", ProtocolVersion.V500, cleanStart: false,
+            configure: c => c.Properties = new MqttProperties { SessionExpiryInterval = 300, ReceiveMaximum = 2 });
+        var resent = new List<PublishModel>
+        {
+            await again.ExpectPublishAsync("rr/x", "m0"),
+            await again.ExpectPublishAsync("rr/x", "m1"),
+        };
+        await again.ExpectNothingAsync();
+
+        // m1 is QoS 2: PUBREC keeps its slot, so m2 waits for PUBCOMP.
+        await again.SendAckAsync(PacketType.PubRec, resent[1].PacketIdentifier);
+        await again.ExpectAckAsync(PacketType.PubRel, resent[1].PacketIdentifier);
+        await again.ExpectNothingAsync(TimeSpan.FromMilliseconds(50));
+        await again.SendAckAsync(PacketType.PubComp, resent[1].PacketIdentifier);
+        resent.Add(await again.ExpectPublishAsync("rr/x", "m2"));
+        await again.ExpectNothingAsync(TimeSpan.FromMilliseconds(50));
+        await again.SendAckAsync(PacketType.PubAck, resent[0].PacketIdentifier);
+        resent.Add(await again.ExpectPublishAsync("rr/x", "m3"));
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.That((resent[i].Dup, resent[i].PacketIdentifier), Is.EqualTo((true, first[i].PacketIdentifier)), $"m{i} resent");
+        }
+
+        await again.SendAckAsync(PacketType.PubAck, resent[2].PacketIdentifier);
+        PublishModel queued = await again.ExpectPublishAsync("rr/x", "m4");
+        Assert.That(queued.Dup, Is.False);
+        await again.SendAckAsync(PacketType.PubAck, resent[3].PacketIdentifier);
+        await again.SendAckAsync(PacketType.PubAck, queued.PacketIdentifier);
+        await again.PingAsync();
+        Assert.That(broker.Broker.Sessions.Find("sub")!.InflightCount, Is.Zero);
+        Assert.That(broker.Broker.Counters.Get(Broker.Core.Metrics.CounterId.PacketsPubackMissed), Is.Zero);
+    }
+
+    [Test]
     public async Task Retry_V311_UnackedDeliveriesResentWithDupAfterRetryInterval()
     {
         await using var broker = new TestBroker(o => o.RetryInterval = TimeSpan.FromSeconds(10));
