@@ -1,5 +1,6 @@
 using Broker.Core.Connections;
 using Broker.Core.Diagnostics;
+using Broker.Core.Metrics;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
 using Broker.Core.Sessions;
@@ -86,7 +87,12 @@ public sealed partial class MqttBroker
                 session.RetryInflight(retryBefore);
             }
 
-            session.ExpireAwaitingRel(relBefore);
+            int expired = session.ExpireAwaitingRel(relBefore);
+            if (expired > 0)
+            {
+                // EMQX counts these in messages.dropped (and messages.dropped.await_pubrel_timeout, not in the v4 API table).
+                Counters.Add(CounterId.MessagesDropped, expired);
+            }
         }
     }
 

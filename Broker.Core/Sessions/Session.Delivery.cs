@@ -22,10 +22,16 @@ internal struct InflightEntry
     public InflightState State;
     public long SentAt;
     public long Sequence;
+
+    /// <summary>Held back on reconnect because the client's Receive Maximum is smaller than the inflight count.</summary>
+    public bool Deferred;
 }
 
 public sealed partial class Session
 {
+    /// <summary>Inflight entries with <see cref="InflightEntry.Deferred"/> set.</summary>
+    private int _deferredCount;
+
     /// <summary>
     /// Delivers one routed message. QoS 0 to a connected client skips the session lock (the outbound queue has its
     /// own); QoS 1/2 take an inflight slot and a packet identifier, or wait in the queue when the window is full.
@@ -172,6 +178,11 @@ public sealed partial class Session
     private void FillWindowLocked(MqttConnection connection)
     {
         long now = _broker.TimeProvider.GetTimestamp();
+        while (_deferredCount > 0 && _inflight.Count - _deferredCount < connection.OutboundWindow)
+        {
+            ResendOldestDeferredLocked(connection, now);
+        }
+
         while (_queue.Count > 0 && _inflight.Count < connection.OutboundWindow)
         {
             QueuedMessage next = _queue.Dequeue();
@@ -202,7 +213,7 @@ public sealed partial class Session
                 return false;
             }
 
-            _inflight.Remove(packetId);
+            RemoveInflightLocked(packetId, entry);
             if (_connection is { } connection)
             {
                 FillWindowLocked(connection);
@@ -224,13 +235,20 @@ public sealed partial class Session
 
             if (reasonCode >= ReasonCode.UnspecifiedError)
             {
-                _inflight.Remove(packetId);
+                RemoveInflightLocked(packetId, entry);
                 if (_connection is { } c)
                 {
                     FillWindowLocked(c);
                 }
 
                 return true;
+            }
+
+            if (entry.Deferred)
+            {
+                // Acknowledged from an earlier connection before we resent it: the PUBREL below puts it on the wire.
+                entry.Deferred = false;
+                _deferredCount--;
             }
 
             entry.State = InflightState.AwaitingPubComp;
@@ -251,7 +269,7 @@ public sealed partial class Session
                 return false;
             }
 
-            _inflight.Remove(packetId);
+            RemoveInflightLocked(packetId, entry);
             if (_connection is { } connection)
             {
                 FillWindowLocked(connection);
@@ -280,19 +298,77 @@ public sealed partial class Session
 
         pending.Sort();
         long now = _broker.TimeProvider.GetTimestamp();
+
+        // On reconnect (everything pending) the new connection's Receive Maximum bounds the resend; the rest are
+        // deferred and go out as acks free the window [MQTT-3.3.4-9]. A retry never sends a deferred entry.
+        bool reconnect = olderThan == long.MaxValue;
+        int budget = reconnect ? connection.OutboundWindow : int.MaxValue;
+        if (reconnect)
+        {
+            _deferredCount = 0;
+        }
+
         foreach ((_, ushort id) in pending)
         {
             InflightEntry entry = _inflight[id];
+            if (!reconnect && entry.Deferred)
+            {
+                continue;
+            }
+
+            entry.Deferred = budget-- <= 0;
+            if (entry.Deferred)
+            {
+                _deferredCount++;
+                _inflight[id] = entry;
+                continue;
+            }
+
             entry.SentAt = now;
             _inflight[id] = entry;
-            if (entry.State == InflightState.AwaitingPubComp)
+            ResendLocked(connection, id, entry);
+        }
+    }
+
+    private static void ResendLocked(MqttConnection connection, ushort id, in InflightEntry entry)
+    {
+        if (entry.State == InflightState.AwaitingPubComp)
+        {
+            connection.Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = PacketType.PubRel, PacketIdentifier = id });
+        }
+        else
+        {
+            connection.Outbound.TryEnqueue(PublishItem(entry.Delivery, id, dup: true));
+        }
+    }
+
+    private void ResendOldestDeferredLocked(MqttConnection connection, long now)
+    {
+        ushort oldest = 0;
+        long oldestSequence = long.MaxValue;
+        foreach (KeyValuePair<ushort, InflightEntry> pair in _inflight)
+        {
+            if (pair.Value.Deferred && pair.Value.Sequence < oldestSequence)
             {
-                connection.Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = PacketType.PubRel, PacketIdentifier = id });
+                oldest = pair.Key;
+                oldestSequence = pair.Value.Sequence;
             }
-            else
-            {
-                connection.Outbound.TryEnqueue(PublishItem(entry.Delivery, id, dup: true));
-            }
+        }
+
+        InflightEntry entry = _inflight[oldest];
+        entry.Deferred = false;
+        entry.SentAt = now;
+        _inflight[oldest] = entry;
+        _deferredCount--;
+        ResendLocked(connection, oldest, entry);
+    }
+
+    private void RemoveInflightLocked(ushort packetId, in InflightEntry entry)
+    {
+        _inflight.Remove(packetId);
+        if (entry.Deferred)
+        {
+            _deferredCount--;
         }
     }
 
