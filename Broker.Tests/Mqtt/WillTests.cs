@@ -129,6 +129,23 @@ public sealed class WillTests
         Assert.That(ack.ReasonCode, Is.EqualTo(ReasonCode.RetainNotSupported), "[MQTT-3.2.2-13]");
     }
 
+    [TestCase(ProtocolVersion.V311)]
+    [TestCase(ProtocolVersion.V500)]
+    public async Task WillTopicUnderSys_ConnectRefusedNotAuthorized(ProtocolVersion version)
+    {
+        await using var broker = new TestBroker();
+        PipeClient client = broker.Open(version);
+        var connect = new ConnectPacket { ClientId = "c", ProtocolVersion = version };
+        Will("fake", retain: true)(connect);
+        connect.Will!.Topic = "$SYS/brokers/x/version"u8.ToArray();
+
+        ConnAckPacket ack = await client.SendConnectAsync(connect);
+
+        // Otherwise a client could write to $SYS, which PUBLISH does not allow, by dropping its connection.
+        Assert.That(ack.ReasonCode, Is.EqualTo(ReasonCode.NotAuthorized));
+        Assert.That(broker.Broker.Retained.Count, Is.Zero);
+    }
+
     [Test]
     public async Task WillDelay_PublishedOnlyAfterDelay()
     {
