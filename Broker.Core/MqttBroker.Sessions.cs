@@ -21,6 +21,8 @@ public sealed partial class MqttBroker
         string clientId = connection.ClientId!;
         Session session;
         bool present = false;
+        Message? discardedWill = null;
+        uint discardedWillExpiry = 0;
         lock (Sessions.GetLock(clientId))
         {
             Session? existing = Sessions.Find(clientId);
@@ -40,6 +42,14 @@ public sealed partial class MqttBroker
             {
                 if (existing is not null)
                 {
+                    // The old session ends here, so a will still waiting for its delay is due now [MQTT-3.1.2-8].
+                    lock (existing.Sync)
+                    {
+                        discardedWill = existing.PendingWill;
+                        discardedWillExpiry = existing.PendingWillExpiryInterval;
+                        existing.PendingWill = null;
+                    }
+
                     TerminateLocked(existing);
                     Counters.Increment(CounterId.SessionDiscarded);
                 }
@@ -54,6 +64,11 @@ public sealed partial class MqttBroker
             connection.OnAttached(session, connAck);
             session.Attach(connection);
             Stats.Set(StatId.Sessions, Sessions.Count);
+        }
+
+        if (discardedWill is not null)
+        {
+            PublishWill(discardedWill, discardedWillExpiry);
         }
 
         Counters.Increment(CounterId.ClientConnected);
@@ -89,11 +104,16 @@ public sealed partial class MqttBroker
         uint expiry = connection.SessionExpiryInterval;
         bool detached;
         bool sessionEnds;
+        bool discarded;
         lock (Sessions.GetLock(session.ClientId))
         {
             long expiresAt = expiry == uint.MaxValue ? long.MaxValue : now + (expiry * TimeProvider.TimestampFrequency);
             detached = session.Detach(connection, expiresAt);
+
+            // Not detached means taken over: the session either lives on with the new connection (a delayed will is
+            // cancelled) or was discarded by its Clean Start, and then it has ended [MQTT-3.1.2-8].
             sessionEnds = detached && expiry == 0;
+            discarded = !detached && session.IsTerminated;
             if (sessionEnds)
             {
                 TerminateLocked(session);
@@ -106,7 +126,7 @@ public sealed partial class MqttBroker
         if (publishWill)
         {
             uint delay = connection.WillDelayInterval;
-            if (delay == 0 || sessionEnds)
+            if (delay == 0 || sessionEnds || discarded)
             {
                 PublishWill(will!, connection.WillExpiryInterval);
             }
@@ -160,7 +180,9 @@ public sealed partial class MqttBroker
         Counters.Increment(CounterId.MessagesPublish);
         if (DelayedPublisher.IsDelayed(topic) && Options.DelayedPublishEnabled)
         {
-            if (!DelayedPublisher.TryParse(topic, out uint seconds, out ReadOnlySpan<byte> target) || !TopicValidator.IsValidTopicName(target, Options.MaximumTopicLevels))
+            // The target is checked like any topic a client publishes to, $SYS included.
+            if (!DelayedPublisher.TryParse(topic, out uint seconds, out ReadOnlySpan<byte> target) || !TopicValidator.IsValidTopicName(target, Options.MaximumTopicLevels)
+                || target.StartsWith("$SYS/"u8))
             {
                 Counters.Increment(CounterId.PacketsPublishError);
                 return 0;
@@ -182,7 +204,9 @@ public sealed partial class MqttBroker
         }
 
         int delivered = _router.Route(message);
-        if (delivered == 0)
+
+        // EMQX does not count its own $SYS messages as dropped (emqx_broker:inc_dropped_cnt).
+        if (delivered == 0 && !message.IsSystem)
         {
             Counters.Increment(CounterId.MessagesDroppedNoSubscribers);
             Counters.Increment(CounterId.MessagesDropped);

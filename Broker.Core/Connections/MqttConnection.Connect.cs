@@ -141,6 +141,13 @@ internal sealed partial class MqttConnection
             return false;
         }
 
+        if (will.Topic.AsSpan().StartsWith("$SYS/"u8))
+        {
+            // $SYS belongs to the broker, as for PUBLISH; mosquitto refuses such a will as not authorized too.
+            Refuse(ReasonCode.NotAuthorized);
+            return false;
+        }
+
         if (will.QoS > options.MaximumQoS)
         {
             Refuse(ReasonCode.QoSNotSupported);

@@ -99,11 +99,22 @@ internal sealed class SysTopics
             w.WriteString("clientid", connection.ClientId);
             w.WriteString("username", connection.UserName);
             w.WriteString("ipaddress", Address(connection.Info));
+            if (connection.Info.LocalEndPoint is System.Net.IPEndPoint local)
+            {
+                w.WriteNumber("sockport", local.Port);
+            }
+            else
+            {
+                w.WriteNull("sockport");
+            }
+
+            w.WriteString("proto_name", connection.Version == ProtocolVersion.V310 ? "MQIsdp" : "MQTT");
             w.WriteNumber("proto_ver", (int)connection.Version);
             w.WriteNumber("keepalive", connection.KeepAlive);
             w.WriteNumber("connack", 0);
             w.WriteBoolean("clean_start", connection.CleanStart);
             w.WriteNumber("expiry_interval", connection.SessionExpiryInterval);
+            w.WriteNumber("connected_at", connection.ConnectedAt.ToUnixTimeMilliseconds());
             w.WriteNumber("ts", _broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         });
         Publish(Prefix + "clients/" + connection.ClientId + "/connected", json);
@@ -121,7 +132,9 @@ internal sealed class SysTopics
             w.WriteString("clientid", connection.ClientId);
             w.WriteString("username", connection.UserName);
             w.WriteString("reason", ReasonName(reason));
-            w.WriteNumber("ts", _broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+            long now = _broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            w.WriteNumber("disconnected_at", now);
+            w.WriteNumber("ts", now);
         });
         Publish(Prefix + "clients/" + connection.ClientId + "/disconnected", json);
     }

@@ -24,11 +24,18 @@ public sealed class PipeClient : IAsyncDisposable
     private readonly Task _readLoop;
 
     public PipeClient(MqttBroker broker, ProtocolVersion version = ProtocolVersion.V500, string listener = "mqtt:internal")
+        : this(broker, version, new ConnectionInfo { ListenerName = listener })
+    {
+    }
+
+    /// <summary>A connection the broker sees as coming from <paramref name="info"/> (addresses, listener).</summary>
+    public PipeClient(MqttBroker broker, ProtocolVersion version, ConnectionInfo info)
     {
         ArgumentNullException.ThrowIfNull(broker);
+        ArgumentNullException.ThrowIfNull(info);
         Version = version;
         var transport = new DuplexPipe(_toBroker.Reader, _fromBroker.Writer);
-        Served = Task.Run(() => broker.RunConnectionAsync(transport, new ConnectionInfo { ListenerName = listener }));
+        Served = Task.Run(() => broker.RunConnectionAsync(transport, info));
         _readLoop = Task.Run(ReadLoopAsync);
     }
 
@@ -139,6 +146,13 @@ public sealed class PipeClient : IAsyncDisposable
     public async Task DropAsync()
     {
         await _toBroker.Writer.CompleteAsync();
+    }
+
+    /// <summary>Drops the connection without DISCONNECT and waits until the broker has finished with it (will, session).</summary>
+    public async Task DropAndWaitAsync()
+    {
+        await DropAsync();
+        await Served.WaitAsync(ReceiveTimeout);
     }
 
     /// <summary>The next packet (PUBLISH as a <see cref="PublishModel"/>), or null when the broker closed the connection.</summary>
