@@ -129,16 +129,6 @@ public sealed class PipeClient : IAsyncDisposable
     public Task SendAckAsync(PacketType type, ushort packetId, ReasonCode reasonCode = ReasonCode.Success)
         => SendAsync(new PublishAckPacket(type, packetId, reasonCode));
 
-    /// <summary>
-    /// PINGREQ, then expects PINGRESP as the next packet: the broker has handled everything this client sent before.
-    /// Use only when nothing else is due to this client.
-    /// </summary>
-    public async Task PingAsync()
-    {
-        await SendAsync(PacketType.PingReq);
-        Assert.That(await ExpectAsync<PacketType>(), Is.EqualTo(PacketType.PingResp), "PINGRESP");
-    }
-
     public Task DisconnectAsync(ReasonCode reasonCode = ReasonCode.NormalDisconnection)
         => SendAsync(new DisconnectPacket { ReasonCode = reasonCode });
 
