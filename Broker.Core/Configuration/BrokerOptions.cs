@@ -102,7 +102,7 @@ public sealed class BrokerOptions
         set => _maximumSubscriptions = CheckRange(value, 0, int.MaxValue);
     }
 
-    /// <summary><c>max_inflight</c>, 32: unacknowledged QoS 1/2 deliveries per session. Also the Receive Maximum we advertise.</summary>
+    /// <summary><c>max_inflight</c>, 32: unacknowledged QoS 1/2 deliveries per session, further limited by the client's Receive Maximum.</summary>
     public int MaximumInflight
     {
         get => _maximumInflight;

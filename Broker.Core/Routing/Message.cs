@@ -50,6 +50,22 @@ public sealed class Message
             IsSystem = IsSystem,
         };
 
+    /// <summary>
+    /// The same message (buffer shared) without the reference to the publishing session, for what outlives routing,
+    /// such as the retained store: a retained message must not keep an ended session alive.
+    /// </summary>
+    internal Message WithoutPublisher() => Publisher is null
+        ? this
+        : new(_buffer, _topicLength, _propertiesLength, QoS, Retain)
+        {
+            PublisherClientId = PublisherClientId,
+            PublisherUserName = PublisherUserName,
+            ExpiresAt = ExpiresAt,
+            Timestamp = Timestamp,
+            IsSystem = IsSystem,
+            _topic = _topic,
+        };
+
     /// <summary>UTF-8 topic name.</summary>
     public ReadOnlySpan<byte> TopicBytes => _buffer.AsSpan(0, _topicLength);
 

@@ -48,7 +48,7 @@ public sealed class RetainedStore
             return false;
         }
 
-        _messages[message.Topic] = message;
+        _messages[message.Topic] = message.WithoutPublisher();
         Changed();
         return true;
     }

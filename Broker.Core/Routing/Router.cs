@@ -41,7 +41,7 @@ internal sealed class Router
         bool ignoreLoop = _broker.Options.IgnoreLoopDeliver;
         foreach (MatchedSession match in matches)
         {
-            if ((match.NoLocal || ignoreLoop) && ReferenceEquals(match.Session, message.Publisher))
+            if (match.LocalOnly || (ignoreLoop && ReferenceEquals(match.Session, message.Publisher)))
             {
                 _broker.Counters.Increment(CounterId.DeliveryDroppedNoLocal);
                 _broker.Counters.Increment(CounterId.DeliveryDropped);
@@ -83,7 +83,8 @@ internal sealed class Router
     {
         public Session Session;
         public QualityOfService QoS;
-        public bool NoLocal;
+        /// <summary>Every subscription that matched has No Local and the session published the message [MQTT-3.8.3-3].</summary>
+        public bool LocalOnly;
         public bool RetainAsPublished;
         public int[]? SubscriptionIdentifiers;
         public bool Shared;
@@ -123,6 +124,7 @@ internal sealed class Router
 
         private readonly void Add(Session session, in SubscriptionOptions options, bool shared)
         {
+            bool local = options.NoLocal && ReferenceEquals(session, message.Publisher);
             // Overlapping subscriptions of one session make one delivery [MQTT-3.3.4-2]. Only a session with
             // several subscriptions can appear twice, so the common case skips the search altogether.
             if (!shared && session.SubscriptionCount > 1)
@@ -131,13 +133,24 @@ internal sealed class Router
                 if (i >= 0)
                 {
                     MatchedSession existing = matches[i];
+                    if (local)
+                    {
+                        // A No Local subscription adds nothing to the publisher's own copy, not even its identifier.
+                        return;
+                    }
+
+                    if (existing.LocalOnly)
+                    {
+                        matches[i] = Create(session, options, shared);
+                        return;
+                    }
+
                     if (options.QoS > existing.QoS)
                     {
                         existing.QoS = options.QoS;
                     }
 
                     existing.RetainAsPublished |= options.RetainAsPublished;
-                    existing.NoLocal &= options.NoLocal;
                     existing.SubscriptionIdentifiers = Concat(existing.SubscriptionIdentifiers, options.SubscriptionIdentifiers);
                     matches[i] = existing;
                     return;
@@ -149,16 +162,19 @@ internal sealed class Router
                 }
             }
 
-            matches.Add(new MatchedSession
-            {
-                Session = session,
-                QoS = options.QoS,
-                NoLocal = options.NoLocal,
-                RetainAsPublished = options.RetainAsPublished,
-                SubscriptionIdentifiers = options.SubscriptionIdentifiers,
-                Shared = shared,
-            });
+            MatchedSession match = Create(session, options, shared);
+            match.LocalOnly = local;
+            matches.Add(match);
         }
+
+        private static MatchedSession Create(Session session, in SubscriptionOptions options, bool shared) => new()
+        {
+            Session = session,
+            QoS = options.QoS,
+            RetainAsPublished = options.RetainAsPublished,
+            SubscriptionIdentifiers = options.SubscriptionIdentifiers,
+            Shared = shared,
+        };
 
         private readonly int FindExisting(Session session)
         {

@@ -390,6 +390,25 @@ public sealed class SubscriptionTests
     }
 
     [Test]
+    public async Task NoLocal_OverlappingSubscriptionWithoutIt_DeliversOnceWithOnlyItsIdentifier()
+    {
+        await using var broker = new TestBroker();
+        PipeClient self = await broker.ConnectAsync("self");
+        await self.SubscribeWithIdentifierAsync(1, new TopicSubscription("t", QualityOfService.AtLeastOnce, NoLocal: true));
+        await self.SubscribeWithIdentifierAsync(2, new TopicSubscription("#", QualityOfService.AtMostOnce));
+
+        await self.PublishAsync("t", "mine", QualityOfService.AtLeastOnce, 1);
+
+        // The No Local subscription contributes nothing to the publisher's own copy: QoS and identifier come from '#'.
+        // The copy is queued while the PUBLISH is handled, so it leaves before the PUBACK.
+        PublishModel own = await self.ExpectPublishAsync("t", "mine");
+        await self.ExpectAckAsync(PacketType.PubAck, 1);
+        Assert.That(own.SubscriptionIdentifiers, Is.EqualTo(new[] { 2 }));
+        Assert.That(own.QoS, Is.EqualTo(QualityOfService.AtMostOnce));
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedNoLocal), Is.Zero);
+    }
+
+    [Test]
     public async Task WithoutNoLocal_OwnPublishesAreDelivered()
     {
         await using var broker = new TestBroker();
