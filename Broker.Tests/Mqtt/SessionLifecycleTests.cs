@@ -152,7 +152,7 @@ public sealed class SessionLifecycleTests
         await first.DropAsync();
         await first.ExpectClosedAsync();
 
-        // One big step: the periodic housekeeping still runs, and sees a week gone (more seconds than an int tick count holds would take long to step).
+        // One big step (a week of one-second steps would be slow), then ticks so the housekeeping runs at the new time.
         broker.Time.Advance(TimeSpan.FromDays(7));
         broker.Advance(TimeSpan.FromSeconds(2));
 
