@@ -54,6 +54,7 @@ public sealed partial class MqttBroker
             connection.OnAttached(session, connAck);
             session.Attach(connection);
             Stats.Set(StatId.Sessions, Sessions.Count);
+            Stats.Set(StatId.Channels, Sessions.Count);
         }
 
         Counters.Increment(CounterId.ClientConnected);
@@ -72,6 +73,7 @@ public sealed partial class MqttBroker
         Sessions.Remove(session);
         Counters.Increment(CounterId.SessionTerminated);
         Stats.Set(StatId.Sessions, Sessions.Count);
+        Stats.Set(StatId.Channels, Sessions.Count);
     }
 
     /// <summary>After a connection ends: detach or end its session, and publish or schedule its will [MQTT-3.1.2-8].</summary>

@@ -74,6 +74,38 @@ public sealed class ConnectTests
         await ExpectSilentCloseAsync(client);
     }
 
+    // [MQTT-4.13.1-1] A malformed or forbidden v5 CONNECT may be answered with a CONNACK carrying the reason code.
+    // Receive Maximum 0 is a Protocol Error [MQTT-3.1.2.11.3].
+    [TestCase("21 00 00", ReasonCode.ProtocolError)]
+    // Maximum Packet Size 0 is a Protocol Error [MQTT-3.1.2.11.4].
+    [TestCase("27 00 00 00 00", ReasonCode.ProtocolError)]
+    // Property 0x01 (Payload Format Indicator) does not belong in CONNECT.
+    [TestCase("01 00", ReasonCode.MalformedPacket)]
+    public async Task MalformedConnect_V5_ConnAckWithReasonThenClose(string properties, ReasonCode expected)
+    {
+        await using var broker = new TestBroker();
+        PipeClient client = broker.Open(ProtocolVersion.V500);
+
+        await client.SendAsync(PacketBuilder.WithProperties(PropertyContext.Connect, properties));
+
+        ConnAckPacket ack = await client.ExpectAsync<ConnAckPacket>();
+        Assert.That(ack.ReasonCode, Is.EqualTo(expected));
+        await ExpectSilentCloseAsync(client);
+        Assert.That(broker.Broker.Sessions.Count, Is.Zero);
+    }
+
+    // [MQTT-3.1.2-3] The reserved flag set: a 3.1.1 client has no code for it, so the connection just closes.
+    [Test]
+    public async Task MalformedConnect_V311_Closes()
+    {
+        await using var broker = new TestBroker();
+        PipeClient client = broker.Open(ProtocolVersion.V311);
+
+        await client.SendAsync(PacketBuilder.Frame(0x10, Hex.Parse("00 04 'MQTT' 04 03 00 3C 00 01 'c'")));
+
+        await ExpectSilentCloseAsync(client);
+    }
+
     [Test]
     public async Task ValidRawConnect_EachVersion_Accepted()
     {

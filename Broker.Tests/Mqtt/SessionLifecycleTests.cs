@@ -315,6 +315,65 @@ public sealed class SessionLifecycleTests
     }
 
     [Test]
+    public async Task V5_CleanStartWithExpiry_SessionOutlivesConnection()
+    {
+        await using var broker = new TestBroker();
+        PipeClient first = await broker.ConnectAsync("c", cleanStart: true, configure: Expiry(ProtocolVersion.V500, 60));
+        await first.SubscribeAsync("s", QualityOfService.AtLeastOnce);
+        await first.DisconnectAsync();
+        await first.ExpectClosedAsync();
+
+        PipeClient second = await broker.ConnectAsync("c", cleanStart: false);
+
+        // Clean Start only discards what existed before this connection; the new session is kept for its expiry.
+        Assert.That(second.ConnAck!.SessionPresent, Is.True);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("s", "x");
+        await second.ExpectPublishAsync("s", "x");
+    }
+
+    [Test]
+    public async Task V5_SessionExpiredBetweenHousekeepingTicks_IsNotResumed()
+    {
+        await using var broker = new TestBroker();
+        broker.Advance(TimeSpan.FromMilliseconds(500));
+        PipeClient first = await broker.ConnectAsync("c", cleanStart: false, configure: Expiry(ProtocolVersion.V500, 10));
+        await first.SubscribeAsync("s", QualityOfService.AtLeastOnce);
+        await first.DropAsync();
+        await first.ExpectClosedAsync();
+
+        // Disconnected at 0.5 s with a 10 s expiry; at 10.7 s the session has expired even if the sweep has not run since.
+        broker.Advance(TimeSpan.FromMilliseconds(10_200));
+        PipeClient second = await broker.ConnectAsync("c", cleanStart: false, configure: Expiry(ProtocolVersion.V500, 10));
+
+        Assert.That(second.ConnAck!.SessionPresent, Is.False);
+        Assert.That(broker.Broker.Counters.Get(CounterId.SessionTerminated), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task RefusedConnect_DoesNotTakeOverExistingConnection()
+    {
+        await using var broker = new TestBroker();
+        PipeClient first = await broker.ConnectAsync("c");
+        await first.SubscribeAsync("s");
+        PipeClient intruder = broker.Open();
+
+        ConnAckPacket refused = await intruder.SendConnectAsync(new ConnectPacket
+        {
+            ClientId = "c",
+            ProtocolVersion = ProtocolVersion.V500,
+            Properties = new MqttProperties { AuthenticationMethod = "SCRAM-SHA-1" },
+        });
+
+        Assert.That(refused.ReasonCode, Is.EqualTo(ReasonCode.BadAuthenticationMethod));
+        await intruder.ExpectClosedAsync();
+        Assert.That(broker.Broker.Counters.Get(CounterId.SessionTakeovered), Is.Zero);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("s", "still here");
+        await first.ExpectPublishAsync("s", "still here");
+    }
+
+    [Test]
     public async Task V5_EmptyClientId_GetsAssignedIdentifierThatCanResume()
     {
         await using var broker = new TestBroker();

@@ -70,6 +70,7 @@ public sealed class SessionStateTests
         await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
         PipeClient pub = await broker.ConnectAsync("pub");
         await pub.PublishAsync("s", "m0", QualityOfService.AtLeastOnce, 1);
+        await pub.ExpectAckAsync(PacketType.PubAck, 1);
         PublishModel inflight = await sub.ExpectPublishAsync("s", "m0");
         await sub.DropAsync();
         await sub.ExpectClosedAsync();
@@ -90,6 +91,48 @@ public sealed class SessionStateTests
         }
 
         Assert.That(ids, Does.Contain(inflight.PacketIdentifier));
+    }
+
+    [Test]
+    public async Task Takeover_UnackedDeliveryIsResentToNewConnection()
+    {
+        await using var broker = new TestBroker();
+        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("s", "one", QualityOfService.AtLeastOnce, 1);
+        PublishModel first = await sub.ExpectPublishAsync("s", "one");
+
+        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        await sub.ExpectClosedAsync();
+
+        PublishModel resent = await again.ExpectPublishAsync("s", "one");
+        Assert.That(resent.PacketIdentifier, Is.EqualTo(first.PacketIdentifier));
+        Assert.That(resent.Dup, Is.True);
+    }
+
+    [Test]
+    public async Task Resume_TopicAliasesStartAfreshOnNewConnection()
+    {
+        await using var broker = new TestBroker();
+        Action<ConnectPacket> aliases = c => c.Properties = new MqttProperties { SessionExpiryInterval = 60, TopicAliasMaximum = 5 };
+        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: aliases);
+        await sub.SubscribeAsync("a/long/topic");
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("a/long/topic", "1");
+        PublishModel one = await sub.ExpectPublishAsync("a/long/topic", "1");
+        await pub.PublishAsync("a/long/topic", "2");
+        PublishModel two = await sub.ExpectAsync<PublishModel>();
+        Assert.That(one.TopicAlias, Is.Not.Zero);
+        Assert.That(two.TopicName, Is.Empty, "the alias alone the second time");
+        await sub.DisconnectAsync();
+        await sub.ExpectClosedAsync();
+
+        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: aliases);
+        await pub.PublishAsync("a/long/topic", "3");
+
+        // Topic Alias mappings belong to one Network Connection [MQTT-3.3.2-7]: the topic is sent in full again.
+        await again.ExpectPublishAsync("a/long/topic", "3");
     }
 
     [Test]
@@ -261,6 +304,24 @@ public sealed class SessionStateTests
 
         await watcher.ExpectNothingAsync();
         Assert.That(again.ConnAck!.SessionPresent, Is.True);
+    }
+
+    [Test]
+    public async Task WillDelay_ElapsedBetweenHousekeepingTicks_ReconnectDoesNotCancelIt()
+    {
+        await using var broker = new TestBroker();
+        PipeClient watcher = await broker.ConnectAsync("watcher");
+        await watcher.SubscribeAsync("will/#");
+        broker.Advance(TimeSpan.FromMilliseconds(500));
+        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 5));
+        await client.DropAsync();
+        await client.ExpectClosedAsync();
+
+        // Dropped at 0.5 s with a 5 s delay: at 5.7 s the delay has elapsed, so the reconnect comes too late to cancel it.
+        broker.Advance(TimeSpan.FromMilliseconds(5_200));
+        await broker.ConnectAsync("c", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+
+        await watcher.ExpectPublishAsync("will/c", "gone");
     }
 
     [Test]
