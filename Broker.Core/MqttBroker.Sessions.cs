@@ -19,6 +19,12 @@ public sealed partial class MqttBroker
     internal void AttachSession(MqttConnection connection, ConnAckPacket connAck)
     {
         string clientId = connection.ClientId!;
+        if (Sessions.Find(clientId) is { Connection: null } idle)
+        {
+            // The sweep runs once a second: an expiry or will delay that fell due since must not be resumed or cancelled.
+            ExpireIfDue(idle, TimeProvider.GetTimestamp());
+        }
+
         Session session;
         bool present = false;
         lock (Sessions.GetLock(clientId))
@@ -50,7 +56,8 @@ public sealed partial class MqttBroker
             }
 
             session.ExpiryInterval = connection.SessionExpiryInterval;
-            connAck.SessionPresent = present;
+            // 3.1 has no Session Present flag: that CONNACK byte is reserved and must stay 0 (mosquitto does the same).
+            connAck.SessionPresent = present && connection.Version != ProtocolVersion.V310;
             connection.OnAttached(session, connAck);
             session.Attach(connection);
             Stats.Set(StatId.Sessions, Sessions.Count);

@@ -275,6 +275,51 @@ public sealed class ConnectTests
         Assert.That(broker.Broker.Counters.Get(CounterId.ClientAuthAnonymous), Is.Zero);
     }
 
+    // A refused CONNECT must not take over the session of a live client with the same id.
+    [Test]
+    public async Task RefusedConnect_DoesNotTakeOverExistingClient()
+    {
+        await using var broker = new TestBroker(o => o.AllowAnonymous = false);
+        PipeClient owner = await broker.ConnectAsync("c", configure: c => c.UserName = "user");
+        PipeClient intruder = broker.Open(ProtocolVersion.V500);
+
+        ConnAckPacket ack = await intruder.SendConnectAsync(Connect(ProtocolVersion.V500, "c"));
+
+        Assert.That(ack.ReasonCode, Is.EqualTo(ReasonCode.NotAuthorized));
+        await ExpectSilentCloseAsync(intruder);
+        await ExpectPingRespAsync(owner);
+        Assert.That(broker.Broker.Counters.Get(CounterId.SessionTakeovered), Is.Zero);
+    }
+
+    // Enhanced authentication (AUTH) is not offered [MQTT-3.1.2.11.9]: 0x8C Bad Authentication Method.
+    [Test]
+    public async Task AuthenticationMethod_V5_BadAuthenticationMethod()
+    {
+        await using var broker = new TestBroker();
+        PipeClient client = broker.Open(ProtocolVersion.V500);
+        ConnectPacket connect = Connect(ProtocolVersion.V500, "c");
+        connect.Properties = new MqttProperties { AuthenticationMethod = "SCRAM-SHA-1" };
+
+        ConnAckPacket ack = await client.SendConnectAsync(connect);
+
+        Assert.That(ack.ReasonCode, Is.EqualTo(ReasonCode.BadAuthenticationMethod));
+        await ExpectSilentCloseAsync(client);
+    }
+
+    // Shutting the broker down closes every connection; v5 clients hear 0x8B Server Shutting Down first.
+    [TestCase(ProtocolVersion.V311)]
+    [TestCase(ProtocolVersion.V500)]
+    public async Task BrokerShutdown_ClosesConnections(ProtocolVersion version)
+    {
+        await using var broker = new TestBroker();
+        PipeClient client = await broker.ConnectAsync("c", version);
+
+        await broker.Broker.DisposeAsync();
+
+        DisconnectPacket? disconnect = await client.ExpectClosedAsync();
+        Assert.That(disconnect?.ReasonCode, Is.EqualTo(version == ProtocolVersion.V500 ? ReasonCode.ServerShuttingDown : (ReasonCode?)null));
+    }
+
     // idle_timeout: a connection that never sends CONNECT is closed after it, without a packet.
     [Test]
     public async Task NoConnectWithinIdleTimeout_Closed()

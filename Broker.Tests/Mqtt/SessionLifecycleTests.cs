@@ -342,8 +342,10 @@ public sealed class SessionLifecycleTests
         await first.DropAsync();
         await first.ExpectClosedAsync();
 
-        // Disconnected at 0.5 s with a 10 s expiry; at 10.7 s the session has expired even if the sweep has not run since.
-        broker.Advance(TimeSpan.FromMilliseconds(10_200));
+        // Disconnected at 0.5 s with a 10 s expiry. The sweep last runs at 10.2 s (the fake clock fires a timer at the
+        // end of the step that crosses it); at 10.7 s the session has expired though no sweep has seen it.
+        broker.Advance(TimeSpan.FromMilliseconds(9_700));
+        broker.Advance(TimeSpan.FromMilliseconds(500));
         PipeClient second = await broker.ConnectAsync("c", cleanStart: false, configure: Expiry(ProtocolVersion.V500, 10));
 
         Assert.That(second.ConnAck!.SessionPresent, Is.False);

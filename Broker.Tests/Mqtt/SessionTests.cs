@@ -26,6 +26,9 @@ public sealed class SessionTests
             }
         });
 
+    /// <summary>Session Present on a resumed session: 3.1 has no such flag, its CONNACK byte is reserved 0.</summary>
+    private static bool ResumedFlag(ProtocolVersion version) => version != ProtocolVersion.V310;
+
     /// <summary>DISCONNECT, then waits until the broker has finished with the connection (session detached or ended).</summary>
     private static async Task DisconnectAsync(PipeClient client, uint? sessionExpiry = null)
     {
@@ -79,7 +82,7 @@ public sealed class SessionTests
         Assert.That(session.QueueLength, Is.EqualTo(1));
 
         PipeClient second = await ConnectPersistentAsync(broker, "c", version);
-        Assert.That(second.ConnAck!.SessionPresent, Is.True);
+        Assert.That(second.ConnAck!.SessionPresent, Is.EqualTo(ResumedFlag(version)));
         await ReceiveAndAckAsync(second, "t/1", "offline");
         await PublishRoutedAsync(publisher, "t/2", "online", 2);
         await ReceiveAndAckAsync(second, "t/2", "online");
@@ -119,7 +122,7 @@ public sealed class SessionTests
 
         DisconnectPacket? disconnect = await old.ExpectClosedAsync();
         Assert.That(disconnect?.ReasonCode, Is.EqualTo(version == ProtocolVersion.V500 ? ReasonCode.SessionTakenOver : (ReasonCode?)null));
-        Assert.That(current.ConnAck!.SessionPresent, Is.True);
+        Assert.That(current.ConnAck!.SessionPresent, Is.EqualTo(ResumedFlag(version)));
         await PublishRoutedAsync(publisher, "t/1", "after", 1);
         await ReceiveAndAckAsync(current, "t/1", "after");
         Assert.That(broker.Broker.Counters.Get(CounterId.SessionTakeovered), Is.EqualTo(1));
@@ -245,6 +248,50 @@ public sealed class SessionTests
         Assert.That(third.ConnAck!.SessionPresent, Is.False);
     }
 
+    // [MQTT-3.1.2-23] 0xFFFFFFFF: the session does not expire.
+    [Test]
+    public async Task V5SessionExpiryMax_NeverExpires()
+    {
+        await using var broker = new TestBroker();
+        PipeClient first = await ConnectPersistentAsync(broker, "c", ProtocolVersion.V500, expiry: uint.MaxValue);
+        await DisconnectAsync(first);
+
+        broker.Advance(TimeSpan.FromHours(3));
+
+        PipeClient second = await ConnectPersistentAsync(broker, "c", ProtocolVersion.V500);
+        Assert.That(second.ConnAck!.SessionPresent, Is.True);
+    }
+
+    // Clean Start only discards what was there; with an expiry the new session still outlives the connection.
+    [Test]
+    public async Task V5CleanStartWithExpiry_SessionOutlivesConnection()
+    {
+        await using var broker = new TestBroker();
+        PipeClient first = await broker.ConnectAsync("c", cleanStart: true, configure: c => c.Properties = new MqttProperties { SessionExpiryInterval = 60 });
+        await first.SubscribeAsync("t", QualityOfService.AtLeastOnce);
+        await DisconnectAsync(first);
+
+        PipeClient second = await ConnectPersistentAsync(broker, "c", ProtocolVersion.V500);
+
+        Assert.That(second.ConnAck!.SessionPresent, Is.True);
+        Assert.That(broker.Broker.Sessions.Find("c")!.SubscriptionCount, Is.EqualTo(1));
+    }
+
+    // The expiry of the latest CONNECT applies: resuming with 0 makes the session end with this connection.
+    [Test]
+    public async Task V5Resume_WithExpiryZero_SessionEndsWithConnection()
+    {
+        await using var broker = new TestBroker();
+        PipeClient first = await ConnectPersistentAsync(broker, "c", ProtocolVersion.V500, expiry: 60);
+        await DisconnectAsync(first);
+        PipeClient second = await broker.ConnectAsync("c", cleanStart: false);
+        Assert.That(second.ConnAck!.SessionPresent, Is.True);
+
+        await DisconnectAsync(second);
+
+        Assert.That(broker.Broker.Sessions.Find("c"), Is.Null);
+    }
+
     // [MQTT-3.14.2-2] DISCONNECT may change the Session Expiry Interval set in CONNECT.
     [TestCase(30u, 0u)]
     [TestCase(30u, 100u)]
@@ -308,6 +355,28 @@ public sealed class SessionTests
         await ReceiveAndAckAsync(second, "t", "m3");
         await ReceiveAndAckAsync(second, "t", "m4");
         await ReceiveAndAckAsync(second, "t", "m5");
+        await second.ExpectNothingAsync();
+    }
+
+    // A full queue dropping a QoS 0 message counts it as delivery.dropped.qos0_msg, as EMQX does.
+    [Test]
+    public async Task OfflineQueue_Full_DroppedQoS0CountedAsQos0Msg()
+    {
+        await using var broker = new TestBroker(o => o.MaximumQueueLength = 2);
+        PipeClient publisher = await broker.ConnectAsync("pub");
+        PipeClient first = await ConnectPersistentAsync(broker, "c", ProtocolVersion.V500);
+        await first.SubscribeAsync("q0", QualityOfService.AtMostOnce);
+        await first.SubscribeAsync("q1", QualityOfService.AtLeastOnce);
+        await DisconnectAsync(first);
+        await PublishRoutedAsync(publisher, "q0", "a", 1);
+        await PublishRoutedAsync(publisher, "q1", "b", 2);
+        await PublishRoutedAsync(publisher, "q1", "c", 3);
+
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQos0Msg), Is.EqualTo(1));
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQueueFull), Is.Zero);
+        PipeClient second = await ConnectPersistentAsync(broker, "c", ProtocolVersion.V500);
+        await ReceiveAndAckAsync(second, "q1", "b");
+        await ReceiveAndAckAsync(second, "q1", "c");
         await second.ExpectNothingAsync();
     }
 
