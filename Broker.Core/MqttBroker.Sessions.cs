@@ -33,7 +33,11 @@ public sealed partial class MqttBroker
             if (existing is not null && existing.Connection is { } previous)
             {
                 previous.RequestClose(DisconnectReason.TakenOver, ReasonCode.SessionTakenOver);
-                Counters.Increment(CounterId.SessionTakeovered);
+                if (!connection.CleanStart)
+                {
+                    // With Clean Start the old session is discarded (counted below), not taken over (EMQX's session.takeovered).
+                    Counters.Increment(CounterId.SessionTakeovered);
+                }
             }
 
             if (existing is not null && !connection.CleanStart && !existing.IsTerminated)

@@ -295,6 +295,10 @@ public sealed class SessionLifecycleTests
         await pub.PublishAsync("s/1", "x", QualityOfService.AtLeastOnce, 1);
         Assert.That((await pub.ExpectAckAsync(PacketType.PubAck, 1)).ReasonCode, Is.EqualTo(ReasonCode.NoMatchingSubscribers));
         await second.ExpectNothingAsync();
+
+        // EMQX counts session.takeovered only when Clean Start is 0; a Clean Start takeover discards the session.
+        Assert.That(broker.Broker.Counters.Get(CounterId.SessionTakeovered), Is.Zero);
+        Assert.That(broker.Broker.Counters.Get(CounterId.SessionDiscarded), Is.EqualTo(1));
     }
 
     [Test]

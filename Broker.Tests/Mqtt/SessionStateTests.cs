@@ -136,6 +136,30 @@ public sealed class SessionStateTests
     }
 
     [Test]
+    public async Task OfflineQueue_KeepsSubscriptionIdentifier()
+    {
+        await using var broker = new TestBroker();
+        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        await sub.SendAsync(new SubscribePacket
+        {
+            PacketIdentifier = 1,
+            Subscriptions = [new TopicSubscription("s", QualityOfService.AtLeastOnce)],
+            Properties = new MqttProperties { SubscriptionIdentifiers = [42] },
+        });
+        await sub.ExpectAsync<SubAckPacket>();
+        await sub.DisconnectAsync();
+        await sub.ExpectClosedAsync();
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("s", "x", QualityOfService.AtLeastOnce, 1);
+        await pub.ExpectAckAsync(PacketType.PubAck, 1);
+
+        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+
+        PublishModel queued = await again.ExpectPublishAsync("s", "x");
+        Assert.That(queued.SubscriptionIdentifiers, Is.EqualTo(new[] { 42 }), "[MQTT-3.3.4-3]");
+    }
+
+    [Test]
     public async Task Resume_QueuedDeliveriesRespectNewReceiveMaximum()
     {
         await using var broker = new TestBroker();
@@ -387,6 +411,23 @@ public sealed class SessionStateTests
         broker.Advance(TimeSpan.FromSeconds(61));
 
         await watcher.ExpectNothingAsync();
+    }
+
+    [Test]
+    public async Task WillDelay_DisconnectWithWillMessage_WaitsForTheDelay()
+    {
+        await using var broker = new TestBroker();
+        PipeClient watcher = await broker.ConnectAsync("watcher");
+        await watcher.SubscribeAsync("will/#");
+        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 5));
+
+        await client.DisconnectAsync(ReasonCode.DisconnectWithWillMessage);
+        await client.ExpectClosedAsync();
+        broker.Advance(TimeSpan.FromSeconds(4));
+        await watcher.ExpectNothingAsync();
+        broker.Advance(TimeSpan.FromSeconds(1));
+
+        await watcher.ExpectPublishAsync("will/c", "gone");
     }
 
     [Test]
