@@ -27,6 +27,8 @@ public sealed partial class MqttBroker
 
         Session session;
         bool present = false;
+        Message? discardedWill = null;
+        uint discardedWillExpiry = 0;
         lock (Sessions.GetLock(clientId))
         {
             Session? existing = Sessions.Find(clientId);
@@ -50,6 +52,14 @@ public sealed partial class MqttBroker
             {
                 if (existing is not null)
                 {
+                    lock (existing.Sync)
+                    {
+                        // A delayed will goes out when its session ends, whichever comes first [MQTT-3.1.2.5].
+                        discardedWill = existing.PendingWill;
+                        discardedWillExpiry = existing.PendingWillExpiryInterval;
+                        existing.PendingWill = null;
+                    }
+
                     TerminateLocked(existing);
                     Counters.Increment(CounterId.SessionDiscarded);
                 }
@@ -66,6 +76,11 @@ public sealed partial class MqttBroker
             session.Attach(connection);
             Stats.Set(StatId.Sessions, Sessions.Count);
             Stats.Set(StatId.Channels, Sessions.Count);
+        }
+
+        if (discardedWill is not null)
+        {
+            PublishWill(discardedWill, discardedWillExpiry);
         }
 
         Counters.Increment(CounterId.ClientConnected);
@@ -119,7 +134,8 @@ public sealed partial class MqttBroker
         if (publishWill)
         {
             uint delay = connection.WillDelayInterval;
-            if (delay == 0 || sessionEnds)
+            // A Clean Start takeover has already ended the session, so the will waits no longer [MQTT-3.1.2.5].
+            if (delay == 0 || sessionEnds || session.IsTerminated)
             {
                 PublishWill(will!, connection.WillExpiryInterval);
             }

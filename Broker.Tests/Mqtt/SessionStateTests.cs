@@ -462,6 +462,41 @@ public sealed class SessionStateTests
     }
 
     [Test]
+    public async Task WillDelay_TakeoverWithCleanStart_EndsSessionSoWillIsPublished()
+    {
+        await using var broker = new TestBroker();
+        PipeClient watcher = await broker.ConnectAsync("watcher");
+        await watcher.SubscribeAsync("will/#");
+        PipeClient first = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 30));
+
+        await broker.ConnectAsync("c", cleanStart: true);
+        await first.ExpectClosedAsync();
+
+        // The will waits for its delay "or the Session ends, whichever happens first" [MQTT-3.1.2.5]; Clean Start ended
+        // it, and the new connection is not to this session [MQTT-3.1.3-9]. Mosquitto publishes it here too.
+        await watcher.ExpectPublishAsync("will/c", "gone");
+    }
+
+    [Test]
+    public async Task WillDelay_OfflineSessionDiscardedByCleanStart_WillIsPublished()
+    {
+        await using var broker = new TestBroker();
+        PipeClient watcher = await broker.ConnectAsync("watcher");
+        await watcher.SubscribeAsync("will/#");
+        PipeClient first = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 30));
+        await first.DropAsync();
+        await first.ExpectClosedAsync();
+        broker.Advance(TimeSpan.FromSeconds(5));
+        await watcher.ExpectNothingAsync();
+
+        await broker.ConnectAsync("c", cleanStart: true);
+
+        await watcher.ExpectPublishAsync("will/c", "gone");
+        broker.Advance(TimeSpan.FromSeconds(30));
+        await watcher.ExpectNothingAsync();
+    }
+
+    [Test]
     public async Task KeepAliveTimeout_PersistentSessionIsKept()
     {
         await using var broker = new TestBroker();
