@@ -22,6 +22,9 @@ internal struct InflightEntry
     public InflightState State;
     public long SentAt;
     public long Sequence;
+
+    /// <summary>Unacknowledged from an earlier connection and not resent yet: the new Receive Maximum had no room [MQTT-4.9.0-2].</summary>
+    public bool AwaitingResend;
 }
 
 public sealed partial class Session
@@ -172,6 +175,11 @@ public sealed partial class Session
     private void FillWindowLocked(MqttConnection connection)
     {
         long now = _broker.TimeProvider.GetTimestamp();
+        if (_resendBacklog)
+        {
+            ResendBacklogLocked(connection, now);
+        }
+
         while (_queue.Count > 0 && _inflight.Count < connection.OutboundWindow)
         {
             QueuedMessage next = _queue.Dequeue();
@@ -234,6 +242,7 @@ public sealed partial class Session
             }
 
             entry.State = InflightState.AwaitingPubComp;
+            entry.AwaitingResend = false;
             entry.SentAt = _broker.TimeProvider.GetTimestamp();
             _inflight[packetId] = entry;
             _connection?.Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = PacketType.PubRel, PacketIdentifier = packetId });
@@ -261,8 +270,12 @@ public sealed partial class Session
         }
     }
 
-    /// <summary>Resends every unacknowledged delivery in order, DUP set, PUBREL for released ones [MQTT-4.4.0-1].</summary>
-    private void ResendInflightLocked(MqttConnection connection, long olderThan)
+    /// <summary>
+    /// Resends unacknowledged deliveries in order, DUP set, PUBREL for released ones [MQTT-4.4.0-1]. On resume
+    /// (<paramref name="resumeWindow"/> above 0) at most that many PUBLISHes go now; the rest wait for room
+    /// (<see cref="ResendBacklogLocked"/>).
+    /// </summary>
+    private void ResendInflightLocked(MqttConnection connection, long olderThan, int resumeWindow = 0)
     {
         if (_inflight.Count == 0)
         {
@@ -280,9 +293,28 @@ public sealed partial class Session
 
         pending.Sort();
         long now = _broker.TimeProvider.GetTimestamp();
+        int room = resumeWindow;
         foreach ((_, ushort id) in pending)
         {
             InflightEntry entry = _inflight[id];
+            if (entry.State != InflightState.AwaitingPubComp)
+            {
+                if (resumeWindow == 0 && entry.AwaitingResend)
+                {
+                    // Not on this connection's wire yet, so not due a retry.
+                    continue;
+                }
+
+                entry.AwaitingResend = resumeWindow > 0 && room-- <= 0;
+                if (entry.AwaitingResend)
+                {
+                    // The new connection's Receive Maximum has no room for it yet [MQTT-4.9.0-2].
+                    _resendBacklog = true;
+                    _inflight[id] = entry;
+                    continue;
+                }
+            }
+
             entry.SentAt = now;
             _inflight[id] = entry;
             if (entry.State == InflightState.AwaitingPubComp)
@@ -294,6 +326,34 @@ public sealed partial class Session
                 connection.Outbound.TryEnqueue(PublishItem(entry.Delivery, id, dup: true));
             }
         }
+    }
+
+    /// <summary>Resends, oldest first, deliveries the new connection's Receive Maximum had no room for at resume.</summary>
+    private void ResendBacklogLocked(MqttConnection connection, long now)
+    {
+        var waiting = new List<(long Sequence, ushort Id)>();
+        foreach (KeyValuePair<ushort, InflightEntry> pair in _inflight)
+        {
+            if (pair.Value.AwaitingResend)
+            {
+                waiting.Add((pair.Value.Sequence, pair.Key));
+            }
+        }
+
+        waiting.Sort();
+        int onWire = _inflight.Count - waiting.Count;
+        int sent = 0;
+        for (; sent < waiting.Count && onWire < connection.OutboundWindow; sent++, onWire++)
+        {
+            ushort id = waiting[sent].Id;
+            InflightEntry entry = _inflight[id];
+            entry.AwaitingResend = false;
+            entry.SentAt = now;
+            _inflight[id] = entry;
+            connection.Outbound.TryEnqueue(PublishItem(entry.Delivery, id, dup: true));
+        }
+
+        _resendBacklog = sent < waiting.Count;
     }
 
     /// <summary>Resends deliveries unacknowledged for the retry interval (3.1/3.1.1 only; v5 forbids it but on reconnect).</summary>

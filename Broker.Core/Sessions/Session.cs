@@ -20,6 +20,7 @@ public sealed partial class Session
     private long _sequence;
     private long _queueDropped;
     private int _subscriptionCount;
+    private bool _resendBacklog;
 
     internal Session(MqttBroker broker, string clientId, DateTimeOffset createdAt)
     {
@@ -156,7 +157,7 @@ public sealed partial class Session
             _connection = connection;
             ExpiresAt = 0;
             PendingWill = null;
-            ResendInflightLocked(connection, long.MaxValue);
+            ResendInflightLocked(connection, long.MaxValue, connection.OutboundWindow);
             FillWindowLocked(connection);
         }
     }

@@ -188,6 +188,40 @@ public sealed class SessionStateTests
     }
 
     [Test]
+    public async Task Resume_UnackedBeyondNewReceiveMaximum_ResentAsWindowFrees()
+    {
+        await using var broker = new TestBroker();
+        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        var sent = new List<PublishModel>();
+        for (ushort i = 1; i <= 3; i++)
+        {
+            await pub.PublishAsync("s", $"m{i}", QualityOfService.AtLeastOnce, i);
+            await pub.ExpectAckAsync(PacketType.PubAck, i);
+            sent.Add(await sub.ExpectPublishAsync("s", $"m{i}"));
+        }
+
+        await sub.DropAsync();
+        await sub.ExpectClosedAsync();
+
+        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: c => c.Properties = new MqttProperties { SessionExpiryInterval = 60, ReceiveMaximum = 1 });
+
+        // The send quota starts afresh at the new Receive Maximum [MQTT-4.9.0-1]; redeliveries are PUBLISHes too [MQTT-3.3.4-7].
+        for (int i = 0; i < 3; i++)
+        {
+            PublishModel resent = await again.ExpectPublishAsync("s", $"m{i + 1}");
+            Assert.That(resent.Dup, Is.True);
+            Assert.That(resent.PacketIdentifier, Is.EqualTo(sent[i].PacketIdentifier));
+            await again.ExpectNothingAsync();
+            await again.SendAckAsync(PacketType.PubAck, resent.PacketIdentifier);
+        }
+
+        await pub.PublishAsync("s", "m4", QualityOfService.AtLeastOnce, 4);
+        await again.ExpectPublishAsync("s", "m4");
+    }
+
+    [Test]
     public async Task OfflineQueue_WhenFull_DropsOldest()
     {
         await using var broker = new TestBroker(o => o.MaximumQueueLength = 3);
