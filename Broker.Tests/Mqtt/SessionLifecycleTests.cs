@@ -281,6 +281,38 @@ public sealed class SessionLifecycleTests
     }
 
     [Test]
+    public async Task Takeover_ConcurrentConnectsWithOneId_ExactlyOneSurvives()
+    {
+        const int Contenders = 8;
+        await using var broker = new TestBroker();
+        PipeClient[] clients = [.. Enumerable.Range(0, Contenders).Select(_ => broker.Open())];
+
+        await Task.WhenAll(clients.Select(c => c.SendConnectAsync(new ConnectPacket
+        {
+            ClientId = "c",
+            ProtocolVersion = ProtocolVersion.V500,
+            CleanStart = false,
+            Properties = new MqttProperties { SessionExpiryInterval = 60 },
+        })));
+        Assert.That(clients.Select(c => c.ConnAck!.ReasonCode), Is.All.EqualTo(ReasonCode.Success));
+
+        var open = new List<Task>(clients.Select(c => c.Served));
+        while (open.Count > 1)
+        {
+            open.Remove(await Task.WhenAny(open));
+        }
+
+        PipeClient survivor = clients.Single(c => !c.Served.IsCompleted);
+        Assert.That(broker.Broker.Counters.Get(CounterId.SessionTakeovered), Is.EqualTo(Contenders - 1));
+        Assert.That(broker.Broker.Sessions.Count, Is.EqualTo(1));
+        Assert.That(broker.Broker.Sessions.Find("c")!.IsConnected, Is.True);
+        await survivor.SubscribeAsync("s");
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("s", "x");
+        await survivor.ExpectPublishAsync("s", "x");
+    }
+
+    [Test]
     public async Task Takeover_WithCleanStart_DropsSubscriptions()
     {
         await using var broker = new TestBroker();
