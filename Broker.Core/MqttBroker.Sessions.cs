@@ -121,6 +121,12 @@ public sealed partial class MqttBroker
         {
             long expiresAt = expiry == uint.MaxValue ? long.MaxValue : now + (expiry * TimeProvider.TimestampFrequency);
             detached = session.Detach(connection, expiresAt);
+            if (detached)
+            {
+                // DISCONNECT may have changed it [MQTT-3.14.2.2.2].
+                session.ExpiryInterval = expiry;
+            }
+
             sessionEnds = detached && expiry == 0;
             if (sessionEnds)
             {

@@ -200,6 +200,7 @@ public sealed class SessionLifecycleTests
 
         await first.SendAsync(new DisconnectPacket { Properties = new MqttProperties { SessionExpiryInterval = 100 } });
         await first.ExpectClosedAsync();
+        Assert.That(broker.Broker.Sessions.Find("c")!.ExpiryInterval, Is.EqualTo(100), "the session reports the interval it now has");
         broker.Advance(TimeSpan.FromSeconds(50));
 
         PipeClient second = await broker.ConnectAsync("c", cleanStart: false);

@@ -280,6 +280,36 @@ public sealed class SessionStateTests
     }
 
     [Test]
+    public async Task OfflineQueue_MixedQoS_DeliveredInPublishOrder()
+    {
+        await using var broker = new TestBroker();
+        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        await sub.SubscribeAsync("s", QualityOfService.ExactlyOnce);
+        await sub.DisconnectAsync();
+        await sub.ExpectClosedAsync();
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("s", "q0");
+        await pub.PublishAsync("s", "q1", QualityOfService.AtLeastOnce, 1);
+        await pub.ExpectAckAsync(PacketType.PubAck, 1);
+        await pub.PublishAsync("s", "q2", QualityOfService.ExactlyOnce, 2);
+        await pub.ExpectAckAsync(PacketType.PubRec, 2);
+        await pub.SendAckAsync(PacketType.PubRel, 2);
+        await pub.ExpectAckAsync(PacketType.PubComp, 2);
+        await pub.PublishAsync("s", "q0 again");
+        await pub.PublishAsync("s", "sync", QualityOfService.AtLeastOnce, 3);
+        await pub.ExpectAckAsync(PacketType.PubAck, 3);
+
+        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+
+        // An Ordered Topic keeps publish order [MQTT-4.6]; each message keeps the QoS it was published with.
+        Assert.That((await again.ExpectPublishAsync("s", "q0")).QoS, Is.EqualTo(QualityOfService.AtMostOnce));
+        Assert.That((await again.ExpectPublishAsync("s", "q1")).QoS, Is.EqualTo(QualityOfService.AtLeastOnce));
+        Assert.That((await again.ExpectPublishAsync("s", "q2")).QoS, Is.EqualTo(QualityOfService.ExactlyOnce));
+        Assert.That((await again.ExpectPublishAsync("s", "q0 again")).QoS, Is.EqualTo(QualityOfService.AtMostOnce));
+        await again.ExpectPublishAsync("s", "sync");
+    }
+
+    [Test]
     public async Task OfflineQueue_ExpiredMessageIsNotDelivered_LiveOneShowsRemainingLifetime()
     {
         await using var broker = new TestBroker();
