@@ -19,6 +19,12 @@ public sealed partial class MqttBroker
     internal void AttachSession(MqttConnection connection, ConnAckPacket connAck)
     {
         string clientId = connection.ClientId!;
+        if (Sessions.Find(clientId) is { Connection: null } idle)
+        {
+            // The sweep runs once a second: an expiry or will delay that fell due since must not be resumed or cancelled.
+            ExpireIfDue(idle, TimeProvider.GetTimestamp());
+        }
+
         Session session;
         bool present = false;
         Message? discardedWill = null;
@@ -29,7 +35,11 @@ public sealed partial class MqttBroker
             if (existing is not null && existing.Connection is { } previous)
             {
                 previous.RequestClose(DisconnectReason.TakenOver, ReasonCode.SessionTakenOver);
-                Counters.Increment(CounterId.SessionTakeovered);
+                if (!connection.CleanStart)
+                {
+                    // With Clean Start the old session is discarded (counted below), not taken over (EMQX's session.takeovered).
+                    Counters.Increment(CounterId.SessionTakeovered);
+                }
             }
 
             if (existing is not null && !connection.CleanStart && !existing.IsTerminated)
@@ -42,9 +52,9 @@ public sealed partial class MqttBroker
             {
                 if (existing is not null)
                 {
-                    // The old session ends here, so a will still waiting for its delay is due now [MQTT-3.1.2-8].
                     lock (existing.Sync)
                     {
+                        // A delayed will goes out when its session ends, whichever comes first [MQTT-3.1.2.5].
                         discardedWill = existing.PendingWill;
                         discardedWillExpiry = existing.PendingWillExpiryInterval;
                         existing.PendingWill = null;
@@ -60,10 +70,12 @@ public sealed partial class MqttBroker
             }
 
             session.ExpiryInterval = connection.SessionExpiryInterval;
-            connAck.SessionPresent = present;
+            // 3.1 has no Session Present flag: that CONNACK byte is reserved and must stay 0 (mosquitto does the same).
+            connAck.SessionPresent = present && connection.Version != ProtocolVersion.V310;
             connection.OnAttached(session, connAck);
             session.Attach(connection);
             Stats.Set(StatId.Sessions, Sessions.Count);
+            Stats.Set(StatId.Channels, Sessions.Count);
         }
 
         if (discardedWill is not null)
@@ -87,6 +99,7 @@ public sealed partial class MqttBroker
         Sessions.Remove(session);
         Counters.Increment(CounterId.SessionTerminated);
         Stats.Set(StatId.Sessions, Sessions.Count);
+        Stats.Set(StatId.Channels, Sessions.Count);
     }
 
     /// <summary>After a connection ends: detach or end its session, and publish or schedule its will [MQTT-3.1.2-8].</summary>
@@ -109,9 +122,12 @@ public sealed partial class MqttBroker
         {
             long expiresAt = expiry == uint.MaxValue ? long.MaxValue : now + (expiry * TimeProvider.TimestampFrequency);
             detached = session.Detach(connection, expiresAt);
+            if (detached)
+            {
+                // DISCONNECT may have changed it [MQTT-3.14.2.2.2].
+                session.ExpiryInterval = expiry;
+            }
 
-            // Not detached means taken over: the session either lives on with the new connection (a delayed will is
-            // cancelled) or was discarded by its Clean Start, and then it has ended [MQTT-3.1.2-8].
             sessionEnds = detached && expiry == 0;
             discarded = !detached && session.IsTerminated;
             if (sessionEnds)
@@ -126,6 +142,7 @@ public sealed partial class MqttBroker
         if (publishWill)
         {
             uint delay = connection.WillDelayInterval;
+            // A Clean Start takeover has already ended the session, so the will waits no longer [MQTT-3.1.2.5].
             if (delay == 0 || sessionEnds || discarded)
             {
                 PublishWill(will!, connection.WillExpiryInterval);

@@ -87,7 +87,6 @@ public sealed partial class MqttBroker : IAsyncDisposable
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _connections[connection] = completion.Task;
         Stats.Increment(StatId.Connections);
-        Stats.Increment(StatId.Channels);
         try
         {
             await connection.RunAsync(linked.Token).ConfigureAwait(false);
@@ -103,7 +102,6 @@ public sealed partial class MqttBroker : IAsyncDisposable
             _connections.TryRemove(connection, out _);
             Disconnects.Increment(connection.CloseReason);
             Stats.Decrement(StatId.Connections);
-            Stats.Decrement(StatId.Channels);
             completion.TrySetResult();
         }
     }

@@ -27,6 +27,12 @@ internal sealed partial class MqttConnection
     {
         Counters.Increment(CounterId.PacketsConnectReceived);
         Counters.Increment(CounterId.ClientConnect);
+        if (PeekProtocolLevel(body) == (byte)ProtocolVersion.V500)
+        {
+            // Known before decoding, so a refusal (a wrong protocol name included) comes as the v5 CONNACK this client reads.
+            Version = ProtocolVersion.V500;
+        }
+
         ConnectPacket packet = PacketDecoder.DecodeConnect(body);
         Version = packet.ProtocolVersion;
         Broker.Core.Configuration.BrokerOptions options = _broker.Options;
@@ -45,7 +51,7 @@ internal sealed partial class MqttConnection
             clientId = _broker.NewClientId();
             assigned = true;
         }
-        else if (clientId.Length > options.MaximumClientIdLength)
+        else if (System.Text.Encoding.UTF8.GetByteCount(clientId) > options.MaximumClientIdLength)
         {
             Refuse(ReasonCode.ClientIdentifierNotValid);
             return;
@@ -119,6 +125,22 @@ internal sealed partial class MqttConnection
         }
 
         _broker.AttachSession(this, connAck);
+    }
+
+    /// <summary>The Protocol Level byte after the Protocol Name, or 0 when the body is too short to hold it.</summary>
+    private static byte PeekProtocolLevel(ReadOnlySequence<byte> body)
+    {
+        var reader = new SequenceReader<byte>(body);
+        if (reader.TryReadBigEndian(out short nameLength) && reader.Remaining > (ushort)nameLength)
+        {
+            reader.Advance((ushort)nameLength);
+            if (reader.TryRead(out byte level))
+            {
+                return level;
+            }
+        }
+
+        return 0;
     }
 
     private void Refuse(ReasonCode code, bool counted = false)
