@@ -78,6 +78,9 @@ public sealed partial class MqttBroker
             Stats.Set(StatId.Channels, Sessions.Count);
         }
 
+        // EMQX counts a connection once its CONNECT is accepted, not while it is still a bare socket.
+        Stats.Increment(StatId.Connections);
+
         if (discardedWill is not null)
         {
             PublishWill(discardedWill, discardedWillExpiry);
@@ -111,6 +114,7 @@ public sealed partial class MqttBroker
             return;
         }
 
+        Stats.Decrement(StatId.Connections);
         Counters.Increment(CounterId.ClientDisconnected);
         BrokerLog.ClientDisconnected(Logger, connection.ClientId!, reason);
         long now = TimeProvider.GetTimestamp();
@@ -273,8 +277,20 @@ public sealed partial class MqttBroker
         var options = new SubscriptionOptions(qos, subscription.NoLocal, subscription.RetainAsPublished, subscription.RetainHandling, subscriptionId);
         string? groupName = shared == SharedParseResult.Shared ? Encoding.UTF8.GetString(group) : null;
         entry = new SubscriptionEntry(filter, shared == SharedParseResult.Shared ? Encoding.UTF8.GetString(topicFilter) : filter, groupName, options);
-        isNew = session.SetSubscription(entry) is null;
-        _router.Trie.Subscribe(topicFilter, group, session, options);
+        // The record and the route change together under the session's lock, so a session terminated meanwhile
+        // (taken over with Clean Start, expired) either unroutes this subscription or never gets it.
+        lock (session.Sync)
+        {
+            if (session.IsTerminated)
+            {
+                entry = null;
+                return ReasonCode.UnspecifiedError;
+            }
+
+            isNew = session.SetSubscription(entry) is null;
+            _router.Trie.Subscribe(topicFilter, group, session, options);
+        }
+
         if (isNew)
         {
             UpdateSubscriptionStats();
@@ -295,14 +311,17 @@ public sealed partial class MqttBroker
     /// <summary>Removes one subscription; false if the session had none for that filter.</summary>
     internal bool Unsubscribe(Session session, string filter)
     {
-        SubscriptionEntry? entry = session.RemoveSubscription(filter);
-        if (entry is null)
+        lock (session.Sync)
         {
-            return false;
-        }
+            SubscriptionEntry? entry = session.RemoveSubscription(filter);
+            if (entry is null)
+            {
+                return false;
+            }
 
-        RemoveRoute(session, entry);
-        return true;
+            RemoveRoute(session, entry);
+            return true;
+        }
     }
 
     private void RemoveRoute(Session session, SubscriptionEntry entry)

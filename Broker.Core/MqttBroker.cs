@@ -72,6 +72,9 @@ public sealed partial class MqttBroker : IAsyncDisposable
 
     internal Router Router => _router;
 
+    /// <summary>Connections being served, including those that have not sent CONNECT yet.</summary>
+    public int OpenConnections => _connections.Count;
+
     /// <summary>Delayed publishes waiting.</summary>
     public int DelayedCount => _delayed.Count;
 
@@ -86,7 +89,6 @@ public sealed partial class MqttBroker : IAsyncDisposable
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _connections[connection] = completion.Task;
-        Stats.Increment(StatId.Connections);
         try
         {
             await connection.RunAsync(linked.Token).ConfigureAwait(false);
@@ -101,7 +103,6 @@ public sealed partial class MqttBroker : IAsyncDisposable
         {
             _connections.TryRemove(connection, out _);
             Disconnects.Increment(connection.CloseReason);
-            Stats.Decrement(StatId.Connections);
             completion.TrySetResult();
         }
     }
