@@ -154,3 +154,33 @@ internal sealed class NetClient : IDisposable
 
     public void Dispose() => Client.Dispose();
 }
+
+/// <summary>A <see cref="TcpBroker"/> and the MQTTnet clients a test connects to it, disposed together.</summary>
+internal sealed class NetClientScope : IAsyncDisposable
+{
+    private readonly List<NetClient> _clients = [];
+
+    private NetClientScope(TcpBroker broker) => Broker = broker;
+
+    public TcpBroker Broker { get; }
+
+    public static async Task<NetClientScope> StartAsync() => new(await TcpBroker.StartAsync());
+
+    public async Task<NetClient> ConnectAsync(string clientId, MqttProtocolVersion version, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
+    {
+        NetClient client = await NetClient.ConnectAsync(Broker, clientId, version, cancellationToken, configure);
+        _clients.Add(client);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (NetClient client in _clients)
+        {
+            client.Dispose();
+        }
+
+        _clients.Clear();
+        await Broker.DisposeAsync();
+    }
+}

@@ -15,25 +15,17 @@ namespace Broker.Tests.EndToEnd;
 [CancelAfter(20_000)]
 public sealed class MqttNetTests(MqttProtocolVersion version)
 {
-    private TcpBroker _broker = null!;
-    private readonly List<NetClient> _clients = [];
+    private NetClientScope _scope = null!;
 
     private ProtocolVersion BrokerVersion => version == MqttProtocolVersion.V500 ? ProtocolVersion.V500 : ProtocolVersion.V311;
 
+    private TcpBroker Server => _scope.Broker;
+
     [SetUp]
-    public async Task SetUp() => _broker = await TcpBroker.StartAsync();
+    public async Task SetUp() => _scope = await NetClientScope.StartAsync();
 
     [TearDown]
-    public async Task TearDown()
-    {
-        foreach (NetClient client in _clients)
-        {
-            client.Dispose();
-        }
-
-        _clients.Clear();
-        await _broker.DisposeAsync();
-    }
+    public async Task TearDown() => await _scope.DisposeAsync();
 
     [TestCase(MqttQualityOfServiceLevel.AtMostOnce)]
     [TestCase(MqttQualityOfServiceLevel.AtLeastOnce)]
@@ -83,7 +75,7 @@ public sealed class MqttNetTests(MqttProtocolVersion version)
         }
 
         await pub.PublishAsync("r/state", [], MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken, retain: true);
-        await Poll.UntilAsync(() => _broker.Broker.Retained.Count == 0, cancellationToken);
+        await Poll.UntilAsync(() => Server.Broker.Retained.Count == 0, cancellationToken);
 
         // A retained message would be sent on SUBSCRIBE, before anything published afterwards.
         NetClient later = await ConnectAsync("later", cancellationToken);
@@ -99,7 +91,7 @@ public sealed class MqttNetTests(MqttProtocolVersion version)
         NetClient watcher = await ConnectAsync("watcher", cancellationToken);
         await watcher.SubscribeAsync("will/#", MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken);
 
-        using (TcpClient raw = await _broker.ConnectRawAsync(cancellationToken))
+        using (TcpClient raw = await Server.ConnectRawAsync(cancellationToken))
         {
             NetworkStream stream = raw.GetStream();
             var will = new WillMessage { Topic = "will/raw"u8.ToArray(), Payload = "gone"u8.ToArray(), QoS = QualityOfService.AtLeastOnce };
@@ -132,7 +124,7 @@ public sealed class MqttNetTests(MqttProtocolVersion version)
 
         await polite.DisconnectAsync(cancellationToken);
         // The will would be published when the broker finishes closing, before the connection count drops.
-        await Poll.UntilAsync(() => _broker.Connections == 1 && !_broker.IsConnected("polite"), cancellationToken);
+        await Poll.UntilAsync(() => Server.Connections == 1 && !Server.IsConnected("polite"), cancellationToken);
         NetClient pub = await ConnectAsync("pub", cancellationToken);
         await pub.PublishAsync("will/marker", "after", MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken);
 
@@ -205,7 +197,7 @@ public sealed class MqttNetTests(MqttProtocolVersion version)
         Assert.That(sub.ConnectResult.IsSessionPresent, Is.False, "first connect");
         await sub.SubscribeAsync("offline/+", MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken);
         await sub.DisconnectAsync(cancellationToken);
-        await Poll.UntilAsync(() => !_broker.IsConnected("durable") && _broker.Connections == 0, cancellationToken);
+        await Poll.UntilAsync(() => !Server.IsConnected("durable") && Server.Connections == 0, cancellationToken);
 
         NetClient pub = await ConnectAsync("pub", cancellationToken);
         for (int i = 0; i < 5; i++)
@@ -242,12 +234,8 @@ public sealed class MqttNetTests(MqttProtocolVersion version)
         }
     }
 
-    private async Task<NetClient> ConnectAsync(string clientId, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
-    {
-        NetClient client = await NetClient.ConnectAsync(_broker, clientId, version, cancellationToken, configure);
-        _clients.Add(client);
-        return client;
-    }
+    private Task<NetClient> ConnectAsync(string clientId, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
+        => _scope.ConnectAsync(clientId, version, cancellationToken, configure);
 }
 
 /// <summary>What only MQTT 5 carries, end to end through MQTTnet.</summary>
@@ -255,23 +243,13 @@ public sealed class MqttNetTests(MqttProtocolVersion version)
 [CancelAfter(20_000)]
 public sealed class MqttNetV5Tests
 {
-    private TcpBroker _broker = null!;
-    private readonly List<NetClient> _clients = [];
+    private NetClientScope _scope = null!;
 
     [SetUp]
-    public async Task SetUp() => _broker = await TcpBroker.StartAsync();
+    public async Task SetUp() => _scope = await NetClientScope.StartAsync();
 
     [TearDown]
-    public async Task TearDown()
-    {
-        foreach (NetClient client in _clients)
-        {
-            client.Dispose();
-        }
-
-        _clients.Clear();
-        await _broker.DisposeAsync();
-    }
+    public async Task TearDown() => await _scope.DisposeAsync();
 
     [Test]
     public async Task RequestResponseProperties_ArriveIntact(CancellationToken cancellationToken)
@@ -373,10 +351,6 @@ public sealed class MqttNetV5Tests
 
     private static ReadOnlyMemory<byte> Utf8(string text) => System.Text.Encoding.UTF8.GetBytes(text);
 
-    private async Task<NetClient> ConnectAsync(string clientId, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
-    {
-        NetClient client = await NetClient.ConnectAsync(_broker, clientId, MqttProtocolVersion.V500, cancellationToken, configure);
-        _clients.Add(client);
-        return client;
-    }
+    private Task<NetClient> ConnectAsync(string clientId, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
+        => _scope.ConnectAsync(clientId, MqttProtocolVersion.V500, cancellationToken, configure);
 }

@@ -32,7 +32,7 @@ public sealed class QosOutboundTests
         foreach (QualityOfService published in s_levels)
         {
             string payload = $"published at {(int)published}";
-            await PublishAndCompleteAsync(pub, "q/x", payload, published, ++packetId);
+            await pub.PublishAndCompleteAsync("q/x", payload, published, ++packetId);
             foreach (QualityOfService granted in s_levels)
             {
                 PublishModel delivery = await subscribers[(int)granted].ExpectPublishAsync("q/x", payload);
@@ -48,7 +48,7 @@ public sealed class QosOutboundTests
                     Assert.That(delivery.PacketIdentifier, Is.Not.Zero, "[MQTT-2.2.1-3] QoS 1/2 PUBLISH has a non-zero packet identifier");
                 }
 
-                await CompleteDeliveryAsync(subscribers[(int)granted], delivery);
+                await subscribers[(int)granted].CompleteDeliveryAsync(delivery);
             }
         }
 
@@ -101,7 +101,7 @@ public sealed class QosOutboundTests
             for (int i = 0; i < Window; i++)
             {
                 QualityOfService qos = i % 2 == 0 ? QualityOfService.AtLeastOnce : QualityOfService.ExactlyOnce;
-                await PublishAndCompleteAsync(pub, "ids/x", $"{round}.{i}", qos, (ushort)(i + 1));
+                await pub.PublishAndCompleteAsync("ids/x", $"{round}.{i}", qos, (ushort)(i + 1));
                 PublishModel delivery = await sub.ExpectPublishAsync("ids/x", $"{round}.{i}");
                 Assert.That(delivery.QoS, Is.EqualTo(qos));
                 deliveries.Add(delivery);
@@ -141,7 +141,7 @@ public sealed class QosOutboundTests
 
         for (int i = 0; i < 7; i++)
         {
-            await PublishAndCompleteAsync(pub, "w/x", $"m{i}", QualityOfService.AtLeastOnce, (ushort)(i + 1));
+            await pub.PublishAndCompleteAsync("w/x", $"m{i}", QualityOfService.AtLeastOnce, (ushort)(i + 1));
         }
 
         var inflight = new List<PublishModel>();
@@ -186,7 +186,7 @@ public sealed class QosOutboundTests
         PipeClient pub = await broker.ConnectAsync("pub");
         for (int i = 0; i < 5; i++)
         {
-            await PublishAndCompleteAsync(pub, "qf/x", $"m{i}", QualityOfService.AtLeastOnce, (ushort)(i + 1));
+            await pub.PublishAndCompleteAsync("qf/x", $"m{i}", QualityOfService.AtLeastOnce, (ushort)(i + 1));
         }
 
         PublishModel delivery = await sub.ExpectPublishAsync("qf/x", "m0");
@@ -209,13 +209,13 @@ public sealed class QosOutboundTests
         PipeClient sub = await broker.ConnectAsync("sub");
         await sub.SubscribeAsync("e/#", QualityOfService.ExactlyOnce);
         PipeClient pub = await broker.ConnectAsync("pub");
-        await PublishAndCompleteAsync(pub, "e/x", "refused", QualityOfService.ExactlyOnce, 1);
-        await PublishAndCompleteAsync(pub, "e/x", "next", QualityOfService.ExactlyOnce, 2);
+        await pub.PublishAndCompleteAsync("e/x", "refused", QualityOfService.ExactlyOnce, 1);
+        await pub.PublishAndCompleteAsync("e/x", "next", QualityOfService.ExactlyOnce, 2);
 
         PublishModel refused = await sub.ExpectPublishAsync("e/x", "refused");
         await sub.SendAckAsync(PacketType.PubRec, refused.PacketIdentifier, ReasonCode.ImplementationSpecificError);
         PublishModel next = await sub.ExpectPublishAsync("e/x", "next");
-        await CompleteDeliveryAsync(sub, next);
+        await sub.CompleteDeliveryAsync(next);
         await sub.PingAsync();
         Assert.That(broker.Broker.Sessions.Find("sub")!.InflightCount, Is.Zero);
     }
@@ -229,7 +229,7 @@ public sealed class QosOutboundTests
         PipeClient pub = await broker.ConnectAsync("pub");
         for (int i = 0; i < 4; i++)
         {
-            await PublishAndCompleteAsync(pub, "rm/x", $"m{i}", i < 2 ? QualityOfService.ExactlyOnce : QualityOfService.AtLeastOnce, (ushort)(i + 1));
+            await pub.PublishAndCompleteAsync("rm/x", $"m{i}", i < 2 ? QualityOfService.ExactlyOnce : QualityOfService.AtLeastOnce, (ushort)(i + 1));
         }
 
         PublishModel first = await sub.ExpectPublishAsync("rm/x", "m0");
@@ -244,10 +244,10 @@ public sealed class QosOutboundTests
         PublishModel third = await sub.ExpectPublishAsync("rm/x", "m2");
         await sub.ExpectNothingAsync();
 
-        await CompleteDeliveryAsync(sub, second);
+        await sub.CompleteDeliveryAsync(second);
         PublishModel fourth = await sub.ExpectPublishAsync("rm/x", "m3");
-        await CompleteDeliveryAsync(sub, third);
-        await CompleteDeliveryAsync(sub, fourth);
+        await sub.CompleteDeliveryAsync(third);
+        await sub.CompleteDeliveryAsync(fourth);
         await sub.PingAsync();
     }
 
@@ -260,7 +260,7 @@ public sealed class QosOutboundTests
         PipeClient pub = await broker.ConnectAsync("pub");
         for (int i = 0; i < 3; i++)
         {
-            await PublishAndCompleteAsync(pub, "rm/x", $"m{i}", QualityOfService.AtLeastOnce, (ushort)(i + 1));
+            await pub.PublishAndCompleteAsync("rm/x", $"m{i}", QualityOfService.AtLeastOnce, (ushort)(i + 1));
         }
 
         PublishModel first = await sub.ExpectPublishAsync("rm/x", "m0");
@@ -275,14 +275,14 @@ public sealed class QosOutboundTests
     public async Task Reconnect_PersistentSession_ResendsUnackedWithDupAndSameIds_PubRelForReceived_BeforeNewMessages(ProtocolVersion version)
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await ConnectPersistentAsync(broker, "sub", version);
+        PipeClient sub = await broker.ConnectPersistentAsync("sub", version);
         await sub.SubscribeAsync("r/#", QualityOfService.ExactlyOnce);
         PipeClient pub = await broker.ConnectAsync("pub", version);
 
-        await PublishAndCompleteAsync(pub, "r/1", "one", QualityOfService.AtLeastOnce, 1);
-        await PublishAndCompleteAsync(pub, "r/2", "two", QualityOfService.ExactlyOnce, 2);
-        await PublishAndCompleteAsync(pub, "r/3", "three", QualityOfService.ExactlyOnce, 3);
-        await PublishAndCompleteAsync(pub, "r/4", "four", QualityOfService.AtLeastOnce, 4);
+        await pub.PublishAndCompleteAsync("r/1", "one", QualityOfService.AtLeastOnce, 1);
+        await pub.PublishAndCompleteAsync("r/2", "two", QualityOfService.ExactlyOnce, 2);
+        await pub.PublishAndCompleteAsync("r/3", "three", QualityOfService.ExactlyOnce, 3);
+        await pub.PublishAndCompleteAsync("r/4", "four", QualityOfService.AtLeastOnce, 4);
         PublishModel one = await sub.ExpectPublishAsync("r/1", "one");
         PublishModel two = await sub.ExpectPublishAsync("r/2", "two");
         PublishModel three = await sub.ExpectPublishAsync("r/3", "three");
@@ -296,10 +296,10 @@ public sealed class QosOutboundTests
         await sub.DropAsync();
         await sub.Served.WaitAsync(PipeClient.ReceiveTimeout);
 
-        await PublishAndCompleteAsync(pub, "r/5", "five", QualityOfService.AtLeastOnce, 5);
+        await pub.PublishAndCompleteAsync("r/5", "five", QualityOfService.AtLeastOnce, 5);
         await pub.PingAsync();
 
-        PipeClient again = await ConnectPersistentAsync(broker, "sub", version);
+        PipeClient again = await broker.ConnectPersistentAsync("sub", version);
         Assert.That(again.ConnAck!.SessionPresent, Is.True);
 
         PublishModel oneAgain = await again.ExpectPublishAsync("r/1", "one");
@@ -312,7 +312,7 @@ public sealed class QosOutboundTests
         Assert.That(five.PacketIdentifier, Is.Not.AnyOf(one.PacketIdentifier, two.PacketIdentifier, three.PacketIdentifier));
 
         await again.SendAckAsync(PacketType.PubAck, oneAgain.PacketIdentifier);
-        await CompleteDeliveryAsync(again, twoAgain);
+        await again.CompleteDeliveryAsync(twoAgain);
         await again.SendAckAsync(PacketType.PubComp, three.PacketIdentifier);
         await again.SendAckAsync(PacketType.PubAck, five.PacketIdentifier);
         await again.PingAsync();
@@ -327,19 +327,19 @@ public sealed class QosOutboundTests
         // [MQTT-3.3.4-9] holds for resends too: a client that comes back with a smaller Receive Maximum gets only that
         // many, the others follow (DUP, same identifiers, in order) as acks arrive, then the queued ones.
         await using var broker = new TestBroker();
-        PipeClient sub = await ConnectPersistentAsync(broker, "sub", ProtocolVersion.V500);
+        PipeClient sub = await broker.ConnectPersistentAsync("sub", ProtocolVersion.V500);
         await sub.SubscribeAsync("rr/#", QualityOfService.ExactlyOnce);
         PipeClient pub = await broker.ConnectAsync("pub");
         var first = new List<PublishModel>();
         for (int i = 0; i < 4; i++)
         {
-            await PublishAndCompleteAsync(pub, "rr/x", $"m{i}", i == 1 ? QualityOfService.ExactlyOnce : QualityOfService.AtLeastOnce, (ushort)(i + 1));
+            await pub.PublishAndCompleteAsync("rr/x", $"m{i}", i == 1 ? QualityOfService.ExactlyOnce : QualityOfService.AtLeastOnce, (ushort)(i + 1));
             first.Add(await sub.ExpectPublishAsync("rr/x", $"m{i}"));
         }
 
         await sub.DropAsync();
         await sub.Served.WaitAsync(PipeClient.ReceiveTimeout);
-        await PublishAndCompleteAsync(pub, "rr/x", "m4", QualityOfService.AtLeastOnce, 5);
+        await pub.PublishAndCompleteAsync("rr/x", "m4", QualityOfService.AtLeastOnce, 5);
         await pub.PingAsync();
 
         PipeClient again = await broker.ConnectAsync("sub", ProtocolVersion.V500, cleanStart: false,
@@ -382,9 +382,9 @@ public sealed class QosOutboundTests
         PipeClient sub = await broker.ConnectAsync("sub", ProtocolVersion.V311);
         await sub.SubscribeAsync("t/#", QualityOfService.ExactlyOnce);
         PipeClient pub = await broker.ConnectAsync("pub", ProtocolVersion.V311);
-        await PublishAndCompleteAsync(pub, "t/1", "one", QualityOfService.AtLeastOnce, 1);
-        await PublishAndCompleteAsync(pub, "t/2", "two", QualityOfService.ExactlyOnce, 2);
-        await PublishAndCompleteAsync(pub, "t/3", "three", QualityOfService.ExactlyOnce, 3);
+        await pub.PublishAndCompleteAsync("t/1", "one", QualityOfService.AtLeastOnce, 1);
+        await pub.PublishAndCompleteAsync("t/2", "two", QualityOfService.ExactlyOnce, 2);
+        await pub.PublishAndCompleteAsync("t/3", "three", QualityOfService.ExactlyOnce, 3);
         PublishModel one = await sub.ExpectPublishAsync("t/1", "one");
         PublishModel two = await sub.ExpectPublishAsync("t/2", "two");
         PublishModel three = await sub.ExpectPublishAsync("t/3", "three");
@@ -408,7 +408,7 @@ public sealed class QosOutboundTests
         await sub.ExpectAckAsync(PacketType.PubRel, three.PacketIdentifier);
 
         await sub.SendAckAsync(PacketType.PubAck, one.PacketIdentifier);
-        await CompleteDeliveryAsync(sub, twoAgain);
+        await sub.CompleteDeliveryAsync(twoAgain);
         await sub.SendAckAsync(PacketType.PubComp, three.PacketIdentifier);
         await sub.PingAsync();
         broker.Advance(TimeSpan.FromSeconds(30));
@@ -423,48 +423,10 @@ public sealed class QosOutboundTests
         PipeClient sub = await broker.ConnectAsync("sub");
         await sub.SubscribeAsync("t/#", QualityOfService.AtLeastOnce);
         PipeClient pub = await broker.ConnectAsync("pub");
-        await PublishAndCompleteAsync(pub, "t/1", "one", QualityOfService.AtLeastOnce, 1);
+        await pub.PublishAndCompleteAsync("t/1", "one", QualityOfService.AtLeastOnce, 1);
         await sub.ExpectPublishAsync("t/1", "one");
 
         broker.Advance(TimeSpan.FromSeconds(20));
         await sub.ExpectNothingAsync();
     }
-
-    /// <summary>Publishes and runs the publisher's side of the handshake to the end.</summary>
-    internal static async Task PublishAndCompleteAsync(PipeClient pub, string topic, string payload, QualityOfService qos, ushort packetId)
-    {
-        await pub.PublishAsync(topic, payload, qos, qos == QualityOfService.AtMostOnce ? (ushort)0 : packetId);
-        if (qos == QualityOfService.AtLeastOnce)
-        {
-            await pub.ExpectAckAsync(PacketType.PubAck, packetId);
-        }
-        else if (qos == QualityOfService.ExactlyOnce)
-        {
-            await pub.ExpectAckAsync(PacketType.PubRec, packetId);
-            await pub.SendAckAsync(PacketType.PubRel, packetId);
-            PublishAckPacket comp = await pub.ExpectAckAsync(PacketType.PubComp, packetId);
-            Assert.That(comp.ReasonCode, Is.EqualTo(ReasonCode.Success), "PUBCOMP reason code");
-        }
-    }
-
-    /// <summary>Runs the subscriber's side of a delivery's handshake to the end.</summary>
-    internal static async Task CompleteDeliveryAsync(PipeClient sub, PublishModel delivery)
-    {
-        if (delivery.QoS == QualityOfService.AtLeastOnce)
-        {
-            await sub.SendAckAsync(PacketType.PubAck, delivery.PacketIdentifier);
-        }
-        else if (delivery.QoS == QualityOfService.ExactlyOnce)
-        {
-            await sub.SendAckAsync(PacketType.PubRec, delivery.PacketIdentifier);
-            await sub.ExpectAckAsync(PacketType.PubRel, delivery.PacketIdentifier);
-            await sub.SendAckAsync(PacketType.PubComp, delivery.PacketIdentifier);
-        }
-    }
-
-    /// <summary>Clean session 0 (3.1.1), or Clean Start 0 with a Session Expiry Interval (v5).</summary>
-    internal static Task<PipeClient> ConnectPersistentAsync(TestBroker broker, string clientId, ProtocolVersion version)
-        => broker.ConnectAsync(clientId, version, cleanStart: false, configure: version == ProtocolVersion.V500
-            ? c => c.Properties = new MqttProperties { SessionExpiryInterval = 300 }
-            : null);
 }

@@ -1,33 +1,35 @@
 using Broker.Core.Metrics;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
+using Broker.Core.Sessions;
 using Broker.Tests.TestSupport;
 
 namespace Broker.Tests.Mqtt;
 
 /// <summary>
-/// What a session carries across connections [MQTT-4.1.0-1]: unacknowledged deliveries resent with DUP [MQTT-4.4.0-1],
-/// messages queued while offline (EMQX's mqueue: limit, QoS 0, expiry), incoming QoS 2 awaiting PUBREL, and the will
-/// with its Will Delay Interval [MQTT-3.1.3-9].
+/// What a session carries across connections [MQTT-4.1.0-1]: unacknowledged deliveries resent with DUP [MQTT-4.4.0-1]
+/// within the new Receive Maximum, messages queued while offline (EMQX's mqueue: limit, QoS 0, expiry, order), incoming
+/// QoS 2 awaiting PUBREL; and what it does not: topic aliases. Wills with a Will Delay Interval are in WillTests.
 /// </summary>
 [TestFixture]
 [CancelAfter(30_000)]
 public sealed class SessionStateTests
 {
+    private const uint SessionExpiry = 60;
+
     [TestCase(ProtocolVersion.V311)]
     [TestCase(ProtocolVersion.V500)]
     public async Task UnackedQoS1_IsResentWithDupOnResume(ProtocolVersion version)
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", version, cleanStart: false, configure: SessionLifecycleTests.Expiry(version, 60));
+        PipeClient sub = await ResumeAsync(broker, "sub", version);
         await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
         PipeClient pub = await broker.ConnectAsync("pub", version);
         await pub.PublishAsync("s", "one", QualityOfService.AtLeastOnce, 1);
         PublishModel first = await sub.ExpectPublishAsync("s", "one");
-        await sub.DropAsync();
-        await sub.ExpectClosedAsync();
+        await sub.DropAndWaitAsync();
 
-        PipeClient again = await broker.ConnectAsync("sub", version, cleanStart: false, configure: SessionLifecycleTests.Expiry(version, 60));
+        PipeClient again = await ResumeAsync(broker, "sub", version);
 
         PublishModel resent = await again.ExpectPublishAsync("s", "one");
         Assert.That(resent.PacketIdentifier, Is.EqualTo(first.PacketIdentifier), "same packet identifier on redelivery");
@@ -43,17 +45,16 @@ public sealed class SessionStateTests
     public async Task ReceivedQoS2_PubRelIsResentOnResume(ProtocolVersion version)
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", version, cleanStart: false, configure: SessionLifecycleTests.Expiry(version, 60));
+        PipeClient sub = await ResumeAsync(broker, "sub", version);
         await sub.SubscribeAsync("s", QualityOfService.ExactlyOnce);
         PipeClient pub = await broker.ConnectAsync("pub", version);
         await pub.PublishAsync("s", "two", QualityOfService.ExactlyOnce, 1);
         PublishModel delivery = await sub.ExpectPublishAsync("s", "two");
         await sub.SendAckAsync(PacketType.PubRec, delivery.PacketIdentifier);
         await sub.ExpectAckAsync(PacketType.PubRel, delivery.PacketIdentifier);
-        await sub.DropAsync();
-        await sub.ExpectClosedAsync();
+        await sub.DropAndWaitAsync();
 
-        PipeClient again = await broker.ConnectAsync("sub", version, cleanStart: false, configure: SessionLifecycleTests.Expiry(version, 60));
+        PipeClient again = await ResumeAsync(broker, "sub", version);
 
         // After PUBREC the broker resends PUBREL, never the PUBLISH [MQTT-4.3.3-5].
         await again.ExpectAckAsync(PacketType.PubRel, delivery.PacketIdentifier);
@@ -66,21 +67,20 @@ public sealed class SessionStateTests
     public async Task Resume_InflightGoesFirstThenQueuedInOrder_WithoutReusingPacketIds()
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient sub = await ResumeAsync(broker);
         await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
         PipeClient pub = await broker.ConnectAsync("pub");
         await pub.PublishAsync("s", "m0", QualityOfService.AtLeastOnce, 1);
         await pub.ExpectAckAsync(PacketType.PubAck, 1);
         PublishModel inflight = await sub.ExpectPublishAsync("s", "m0");
-        await sub.DropAsync();
-        await sub.ExpectClosedAsync();
+        await sub.DropAndWaitAsync();
         for (ushort i = 1; i <= 3; i++)
         {
             await pub.PublishAsync("s", $"m{i}", QualityOfService.AtLeastOnce, (ushort)(i + 1));
             await pub.ExpectAckAsync(PacketType.PubAck, (ushort)(i + 1));
         }
 
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient again = await ResumeAsync(broker);
 
         var ids = new HashSet<ushort>();
         for (int i = 0; i <= 3; i++)
@@ -97,13 +97,13 @@ public sealed class SessionStateTests
     public async Task Takeover_UnackedDeliveryIsResentToNewConnection()
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient sub = await ResumeAsync(broker);
         await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
         PipeClient pub = await broker.ConnectAsync("pub");
         await pub.PublishAsync("s", "one", QualityOfService.AtLeastOnce, 1);
         PublishModel first = await sub.ExpectPublishAsync("s", "one");
 
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient again = await ResumeAsync(broker);
         await sub.ExpectClosedAsync();
 
         PublishModel resent = await again.ExpectPublishAsync("s", "one");
@@ -125,8 +125,7 @@ public sealed class SessionStateTests
         PublishModel two = await sub.ExpectAsync<PublishModel>();
         Assert.That(one.TopicAlias, Is.Not.Zero);
         Assert.That(two.TopicName, Is.Empty, "the alias alone the second time");
-        await sub.DisconnectAsync();
-        await sub.ExpectClosedAsync();
+        await sub.DisconnectAndWaitAsync();
 
         PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: aliases);
         await pub.PublishAsync("a/long/topic", "3");
@@ -136,45 +135,17 @@ public sealed class SessionStateTests
     }
 
     [Test]
-    public async Task OfflineQueue_KeepsSubscriptionIdentifier()
-    {
-        await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        await sub.SendAsync(new SubscribePacket
-        {
-            PacketIdentifier = 1,
-            Subscriptions = [new TopicSubscription("s", QualityOfService.AtLeastOnce)],
-            Properties = new MqttProperties { SubscriptionIdentifiers = [42] },
-        });
-        await sub.ExpectAsync<SubAckPacket>();
-        await sub.DisconnectAsync();
-        await sub.ExpectClosedAsync();
-        PipeClient pub = await broker.ConnectAsync("pub");
-        await pub.PublishAsync("s", "x", QualityOfService.AtLeastOnce, 1);
-        await pub.ExpectAckAsync(PacketType.PubAck, 1);
-
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-
-        PublishModel queued = await again.ExpectPublishAsync("s", "x");
-        Assert.That(queued.SubscriptionIdentifiers, Is.EqualTo(new[] { 42 }), "[MQTT-3.3.4-3]");
-    }
-
-    [Test]
     public async Task Resume_QueuedDeliveriesRespectNewReceiveMaximum()
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
-        await sub.DisconnectAsync();
-        await sub.ExpectClosedAsync();
+        await SubscribeThenGoOfflineAsync(broker, ProtocolVersion.V500, new TopicSubscription("s", QualityOfService.AtLeastOnce));
         PipeClient pub = await broker.ConnectAsync("pub");
         for (ushort i = 1; i <= 5; i++)
         {
-            await pub.PublishAsync("s", $"m{i}", QualityOfService.AtLeastOnce, i);
-            await pub.ExpectAckAsync(PacketType.PubAck, i);
+            await pub.PublishAndCompleteAsync("s", $"m{i}", QualityOfService.AtLeastOnce, i);
         }
 
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: c => c.Properties = new MqttProperties { SessionExpiryInterval = 60, ReceiveMaximum = 2 });
+        PipeClient again = await broker.ConnectPersistentAsync("sub", sessionExpiry: SessionExpiry, configure: c => c.Properties = new MqttProperties { ReceiveMaximum = 2 });
 
         PublishModel m1 = await again.ExpectPublishAsync("s", "m1");
         PublishModel m2 = await again.ExpectPublishAsync("s", "m2");
@@ -191,7 +162,7 @@ public sealed class SessionStateTests
     public async Task Resume_UnackedBeyondNewReceiveMaximum_ResentAsWindowFrees()
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient sub = await ResumeAsync(broker);
         await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
         PipeClient pub = await broker.ConnectAsync("pub");
         var sent = new List<PublishModel>();
@@ -202,10 +173,9 @@ public sealed class SessionStateTests
             sent.Add(await sub.ExpectPublishAsync("s", $"m{i}"));
         }
 
-        await sub.DropAsync();
-        await sub.ExpectClosedAsync();
+        await sub.DropAndWaitAsync();
 
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: c => c.Properties = new MqttProperties { SessionExpiryInterval = 60, ReceiveMaximum = 1 });
+        PipeClient again = await broker.ConnectPersistentAsync("sub", sessionExpiry: SessionExpiry, configure: c => c.Properties = new MqttProperties { ReceiveMaximum = 1 });
 
         // The send quota starts afresh at the new Receive Maximum [MQTT-4.9.0-1]; redeliveries are PUBLISHes too [MQTT-3.3.4-7].
         for (int i = 0; i < 3; i++)
@@ -222,71 +192,122 @@ public sealed class SessionStateTests
     }
 
     [Test]
-    public async Task OfflineQueue_WhenFull_DropsOldest()
+    public async Task OfflineQueue_KeepsSubscriptionIdentifier()
+    {
+        await using var broker = new TestBroker();
+        PipeClient sub = await ResumeAsync(broker);
+        await sub.SubscribeWithIdentifierAsync(42, new TopicSubscription("s", QualityOfService.AtLeastOnce));
+        await sub.DisconnectAndWaitAsync();
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAndCompleteAsync("s", "x", QualityOfService.AtLeastOnce, 1);
+
+        PipeClient again = await ResumeAsync(broker);
+
+        PublishModel queued = await again.ExpectPublishAsync("s", "x");
+        Assert.That(queued.SubscriptionIdentifiers, Is.EqualTo(new[] { 42 }), "[MQTT-3.3.4-3]");
+    }
+
+    // max_mqueue_len: a full queue drops its oldest message and counts it (EMQX's delivery.dropped.queue_full).
+    [TestCase(ProtocolVersion.V311)]
+    [TestCase(ProtocolVersion.V500)]
+    public async Task OfflineQueue_WhenFull_DropsOldest(ProtocolVersion version)
     {
         await using var broker = new TestBroker(o => o.MaximumQueueLength = 3);
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
-        await sub.DisconnectAsync();
-        await sub.ExpectClosedAsync();
+        await SubscribeThenGoOfflineAsync(broker, version, new TopicSubscription("s", QualityOfService.AtLeastOnce));
         PipeClient pub = await broker.ConnectAsync("pub");
         for (ushort i = 1; i <= 5; i++)
         {
-            await pub.PublishAsync("s", $"m{i}", QualityOfService.AtLeastOnce, i);
-            await pub.ExpectAckAsync(PacketType.PubAck, i);
+            await pub.PublishAndCompleteAsync("s", $"m{i}", QualityOfService.AtLeastOnce, i);
         }
 
+        Session session = broker.Broker.Sessions.Find("sub")!;
+        Assert.That(session.QueueLength, Is.EqualTo(3));
+        Assert.That(session.QueueDropped, Is.EqualTo(2));
         Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQueueFull), Is.EqualTo(2));
-        Assert.That(broker.Broker.Sessions.Find("sub")!.QueueLength, Is.EqualTo(3));
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDropped), Is.EqualTo(2));
 
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient again = await ResumeAsync(broker, version);
         for (int i = 3; i <= 5; i++)
         {
-            PublishModel p = await again.ExpectPublishAsync("s", $"m{i}");
-            await again.SendAckAsync(PacketType.PubAck, p.PacketIdentifier);
+            await again.ExpectPublishAndCompleteAsync("s", $"m{i}");
         }
 
         await again.ExpectNothingAsync();
     }
 
-    [TestCase(true)]
-    [TestCase(false)]
-    public async Task OfflineQueue_QoS0FollowsOption(bool queueQoS0)
+    // A full queue dropping a QoS 0 message counts it as delivery.dropped.qos0_msg, as EMQX does.
+    [Test]
+    public async Task OfflineQueue_Full_DroppedQoS0CountedAsQos0Msg()
+    {
+        await using var broker = new TestBroker(o => o.MaximumQueueLength = 2);
+        await SubscribeThenGoOfflineAsync(broker, ProtocolVersion.V500, new TopicSubscription("q0", QualityOfService.AtMostOnce), new TopicSubscription("q1", QualityOfService.AtLeastOnce));
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAndCompleteAsync("q0", "a", QualityOfService.AtLeastOnce, 1);
+        await pub.PublishAndCompleteAsync("q1", "b", QualityOfService.AtLeastOnce, 2);
+        await pub.PublishAndCompleteAsync("q1", "c", QualityOfService.AtLeastOnce, 3);
+
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQos0Msg), Is.EqualTo(1));
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQueueFull), Is.Zero);
+        PipeClient again = await ResumeAsync(broker, ProtocolVersion.V500);
+        await again.ExpectPublishAndCompleteAsync("q1", "b");
+        await again.ExpectPublishAndCompleteAsync("q1", "c");
+        await again.ExpectNothingAsync();
+    }
+
+    // More queued than the inflight window: delivered in order as the client acknowledges.
+    [Test]
+    public async Task OfflineQueue_LargerThanInflightWindow_DeliveredInOrder()
+    {
+        await using var broker = new TestBroker(o => o.MaximumInflight = 2);
+        await SubscribeThenGoOfflineAsync(broker, ProtocolVersion.V311, new TopicSubscription("s", QualityOfService.AtLeastOnce));
+        PipeClient pub = await broker.ConnectAsync("pub");
+        for (ushort i = 1; i <= 6; i++)
+        {
+            await pub.PublishAndCompleteAsync("s", $"m{i}", QualityOfService.AtLeastOnce, i);
+        }
+
+        PipeClient again = await ResumeAsync(broker, ProtocolVersion.V311);
+        for (int i = 1; i <= 6; i++)
+        {
+            await again.ExpectPublishAndCompleteAsync("s", $"m{i}");
+        }
+
+        await again.ExpectNothingAsync();
+    }
+
+    // mqueue_store_qos0 (default true): QoS 0 messages wait for an offline session too, or are dropped and counted.
+    [TestCase(ProtocolVersion.V311, true)]
+    [TestCase(ProtocolVersion.V311, false)]
+    [TestCase(ProtocolVersion.V500, true)]
+    [TestCase(ProtocolVersion.V500, false)]
+    public async Task OfflineQueue_QoS0FollowsOption(ProtocolVersion version, bool queueQoS0)
     {
         await using var broker = new TestBroker(o => o.QueueQoS0Messages = queueQoS0);
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
-        await sub.DisconnectAsync();
-        await sub.ExpectClosedAsync();
+        await SubscribeThenGoOfflineAsync(broker, version, new TopicSubscription("s", QualityOfService.AtLeastOnce));
         PipeClient pub = await broker.ConnectAsync("pub");
         await pub.PublishAsync("s", "zero");
-        await pub.PublishAsync("s", "one", QualityOfService.AtLeastOnce, 1);
-        await pub.ExpectAckAsync(PacketType.PubAck, 1);
+        await pub.PublishAndCompleteAsync("s", "one", QualityOfService.AtLeastOnce, 1);
 
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient again = await ResumeAsync(broker, version);
 
         if (queueQoS0)
         {
             PublishModel zero = await again.ExpectPublishAsync("s", "zero");
             Assert.That(zero.QoS, Is.EqualTo(QualityOfService.AtMostOnce));
         }
-        else
-        {
-            Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQos0Msg), Is.EqualTo(1));
-        }
 
-        PublishModel one = await again.ExpectPublishAsync("s", "one");
+        PublishModel one = await again.ExpectPublishAndCompleteAsync("s", "one");
         Assert.That(one.QoS, Is.EqualTo(QualityOfService.AtLeastOnce));
+        await again.ExpectNothingAsync();
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQos0Msg), Is.EqualTo(queueQoS0 ? 0 : 1));
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDropped), Is.EqualTo(queueQoS0 ? 0 : 1));
     }
 
     [Test]
     public async Task OfflineQueue_MixedQoS_DeliveredInPublishOrder()
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        await sub.SubscribeAsync("s", QualityOfService.ExactlyOnce);
-        await sub.DisconnectAsync();
-        await sub.ExpectClosedAsync();
+        await SubscribeThenGoOfflineAsync(broker, ProtocolVersion.V500, new TopicSubscription("s", QualityOfService.ExactlyOnce));
         PipeClient pub = await broker.ConnectAsync("pub");
         await pub.PublishAsync("s", "q0");
         await pub.PublishAsync("s", "q1", QualityOfService.AtLeastOnce, 1);
@@ -299,7 +320,7 @@ public sealed class SessionStateTests
         await pub.PublishAsync("s", "sync", QualityOfService.AtLeastOnce, 3);
         await pub.ExpectAckAsync(PacketType.PubAck, 3);
 
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient again = await ResumeAsync(broker);
 
         // An Ordered Topic keeps publish order [MQTT-4.6]; each message keeps the QoS it was published with.
         Assert.That((await again.ExpectPublishAsync("s", "q0")).QoS, Is.EqualTo(QualityOfService.AtMostOnce));
@@ -313,10 +334,7 @@ public sealed class SessionStateTests
     public async Task OfflineQueue_ExpiredMessageIsNotDelivered_LiveOneShowsRemainingLifetime()
     {
         await using var broker = new TestBroker();
-        PipeClient sub = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        await sub.SubscribeAsync("s", QualityOfService.AtLeastOnce);
-        await sub.DisconnectAsync();
-        await sub.ExpectClosedAsync();
+        await SubscribeThenGoOfflineAsync(broker, ProtocolVersion.V500, new TopicSubscription("s", QualityOfService.AtLeastOnce));
         PipeClient pub = await broker.ConnectAsync("pub");
         await pub.SendAsync(new PublishModel { TopicName = "s"u8.ToArray(), Payload = "short"u8.ToArray(), QoS = QualityOfService.AtLeastOnce, PacketIdentifier = 1, HasMessageExpiry = true, MessageExpiryInterval = 5 });
         await pub.ExpectAckAsync(PacketType.PubAck, 1);
@@ -324,7 +342,7 @@ public sealed class SessionStateTests
         await pub.ExpectAckAsync(PacketType.PubAck, 2);
 
         broker.Advance(TimeSpan.FromSeconds(6));
-        PipeClient again = await broker.ConnectAsync("sub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient again = await ResumeAsync(broker);
 
         PublishModel live = await again.ExpectPublishAsync("s", "long");
         Assert.That(live.HasMessageExpiry, Is.True);
@@ -340,14 +358,13 @@ public sealed class SessionStateTests
         await using var broker = new TestBroker();
         PipeClient sub = await broker.ConnectAsync("sub");
         await sub.SubscribeAsync("s", QualityOfService.AtMostOnce);
-        PipeClient pub = await broker.ConnectAsync("pub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient pub = await ResumeAsync(broker, "pub");
         await pub.PublishAsync("s", "once", QualityOfService.ExactlyOnce, 9);
         await pub.ExpectAckAsync(PacketType.PubRec, 9);
         await sub.ExpectPublishAsync("s", "once");
-        await pub.DropAsync();
-        await pub.ExpectClosedAsync();
+        await pub.DropAndWaitAsync();
 
-        PipeClient again = await broker.ConnectAsync("pub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient again = await ResumeAsync(broker, "pub");
         Assert.That(again.ConnAck!.SessionPresent, Is.True);
         await again.PublishAsync("s", "once", QualityOfService.ExactlyOnce, 9, dup: true);
         await again.ExpectAckAsync(PacketType.PubRec, 9);
@@ -362,202 +379,16 @@ public sealed class SessionStateTests
     public async Task IncomingQoS2_CleanStart_ForgetsAwaitingPubRel()
     {
         await using var broker = new TestBroker();
-        PipeClient pub = await broker.ConnectAsync("pub", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient pub = await ResumeAsync(broker, "pub");
         await pub.PublishAsync("s", "once", QualityOfService.ExactlyOnce, 9);
         await pub.ExpectAckAsync(PacketType.PubRec, 9);
-        await pub.DropAsync();
-        await pub.ExpectClosedAsync();
+        await pub.DropAndWaitAsync();
 
         PipeClient again = await broker.ConnectAsync("pub", cleanStart: true);
         await again.SendAckAsync(PacketType.PubRel, 9);
 
         PublishAckPacket comp = await again.ExpectAckAsync(PacketType.PubComp, 9);
         Assert.That(comp.ReasonCode, Is.EqualTo(ReasonCode.PacketIdentifierNotFound));
-    }
-
-    [Test]
-    public async Task WillDelay_ReconnectBeforeDelay_CancelsWill()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 5));
-        await client.DropAsync();
-        await client.ExpectClosedAsync();
-
-        broker.Advance(TimeSpan.FromSeconds(4));
-        await watcher.ExpectNothingAsync();
-        PipeClient again = await broker.ConnectAsync("c", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        broker.Advance(TimeSpan.FromSeconds(5));
-
-        await watcher.ExpectNothingAsync();
-        Assert.That(again.ConnAck!.SessionPresent, Is.True);
-    }
-
-    [Test]
-    public async Task WillDelay_ElapsedBetweenHousekeepingTicks_ReconnectDoesNotCancelIt()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        broker.Advance(TimeSpan.FromMilliseconds(500));
-        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 5));
-        await client.DropAsync();
-        await client.ExpectClosedAsync();
-
-        // Dropped at 0.5 s with a 5 s delay; the sweep last runs at 5.2 s. At 5.7 s the delay has elapsed, so the
-        // reconnect comes too late to cancel the will [MQTT-3.1.3-9].
-        broker.Advance(TimeSpan.FromMilliseconds(4_700));
-        broker.Advance(TimeSpan.FromMilliseconds(500));
-        await broker.ConnectAsync("c", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-
-        await watcher.ExpectPublishAsync("will/c", "gone");
-    }
-
-    [Test]
-    public async Task WillDelay_Elapses_WillIsPublished()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 5));
-        await client.DropAsync();
-        await client.ExpectClosedAsync();
-
-        broker.Advance(TimeSpan.FromSeconds(5));
-
-        await watcher.ExpectPublishAsync("will/c", "gone");
-        Assert.That(broker.Broker.Sessions.Find("c"), Is.Not.Null, "the session outlives the will");
-    }
-
-    [Test]
-    public async Task WillDelay_LongerThanSessionExpiry_WillIsPublishedWhenSessionEnds()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 3, willDelay: 100));
-        await client.DropAsync();
-        await client.ExpectClosedAsync();
-
-        broker.Advance(TimeSpan.FromSeconds(2));
-        await watcher.ExpectNothingAsync();
-        broker.Advance(TimeSpan.FromSeconds(1));
-
-        await watcher.ExpectPublishAsync("will/c", "gone");
-        Assert.That(broker.Broker.Sessions.Find("c"), Is.Null);
-    }
-
-    [Test]
-    public async Task WillDelay_SessionExpiryZero_WillIsPublishedAtOnce()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient client = await broker.ConnectAsync("c", configure: WithWill(sessionExpiry: 0, willDelay: 100));
-
-        await client.DropAsync();
-        await client.ExpectClosedAsync();
-
-        await watcher.ExpectPublishAsync("will/c", "gone");
-    }
-
-    [Test]
-    public async Task Will_NormalDisconnect_IsNotPublished_EvenAfterDelay()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 5));
-
-        await client.DisconnectAsync();
-        await client.ExpectClosedAsync();
-        broker.Advance(TimeSpan.FromSeconds(61));
-
-        await watcher.ExpectNothingAsync();
-    }
-
-    [Test]
-    public async Task WillDelay_DisconnectWithWillMessage_WaitsForTheDelay()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 5));
-
-        await client.DisconnectAsync(ReasonCode.DisconnectWithWillMessage);
-        await client.ExpectClosedAsync();
-        broker.Advance(TimeSpan.FromSeconds(4));
-        await watcher.ExpectNothingAsync();
-        broker.Advance(TimeSpan.FromSeconds(1));
-
-        await watcher.ExpectPublishAsync("will/c", "gone");
-    }
-
-    [Test]
-    public async Task Will_TakeoverWithoutDelay_IsPublished()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient first = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 0));
-
-        await broker.ConnectAsync("c", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        await first.ExpectClosedAsync();
-
-        // [MQTT-3.1.4-3]: the existing client's will is published as 3.1.2.5 says, and a zero delay has elapsed.
-        await watcher.ExpectPublishAsync("will/c", "gone");
-    }
-
-    [Test]
-    public async Task Will_TakeoverWithDelay_IsNotPublished()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient first = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 5));
-
-        await broker.ConnectAsync("c", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
-        await first.ExpectClosedAsync();
-        broker.Advance(TimeSpan.FromSeconds(6));
-
-        // A new connection for the client id opened before the delay elapsed [MQTT-3.1.3-9].
-        await watcher.ExpectNothingAsync();
-    }
-
-    [Test]
-    public async Task WillDelay_TakeoverWithCleanStart_EndsSessionSoWillIsPublished()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient first = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 30));
-
-        await broker.ConnectAsync("c", cleanStart: true);
-        await first.ExpectClosedAsync();
-
-        // The will waits for its delay "or the Session ends, whichever happens first" [MQTT-3.1.2.5]; Clean Start ended
-        // it, and the new connection is not to this session [MQTT-3.1.3-9]. Mosquitto publishes it here too.
-        await watcher.ExpectPublishAsync("will/c", "gone");
-    }
-
-    [Test]
-    public async Task WillDelay_OfflineSessionDiscardedByCleanStart_WillIsPublished()
-    {
-        await using var broker = new TestBroker();
-        PipeClient watcher = await broker.ConnectAsync("watcher");
-        await watcher.SubscribeAsync("will/#");
-        PipeClient first = await broker.ConnectAsync("c", cleanStart: false, configure: WithWill(sessionExpiry: 60, willDelay: 30));
-        await first.DropAsync();
-        await first.ExpectClosedAsync();
-        broker.Advance(TimeSpan.FromSeconds(5));
-        await watcher.ExpectNothingAsync();
-
-        await broker.ConnectAsync("c", cleanStart: true);
-
-        await watcher.ExpectPublishAsync("will/c", "gone");
-        broker.Advance(TimeSpan.FromSeconds(30));
-        await watcher.ExpectNothingAsync();
     }
 
     [Test]
@@ -576,18 +407,21 @@ public sealed class SessionStateTests
         DisconnectPacket? disconnect = await client.ExpectClosedAsync();
         Assert.That(disconnect?.ReasonCode, Is.EqualTo(ReasonCode.KeepAliveTimeout));
         Assert.That(broker.Broker.Sessions.Find("c")?.IsConnected, Is.False);
-        PipeClient again = await broker.ConnectAsync("c", cleanStart: false, configure: SessionLifecycleTests.Expiry(ProtocolVersion.V500, 60));
+        PipeClient again = await ResumeAsync(broker, "c");
         Assert.That(again.ConnAck!.SessionPresent, Is.True);
     }
 
-    private static Action<ConnectPacket> WithWill(uint sessionExpiry, uint willDelay) => c =>
+    /// <summary>Resumes (or starts) the persistent session of <paramref name="clientId"/>.</summary>
+    private static Task<PipeClient> ResumeAsync(TestBroker broker, string clientId = "sub", ProtocolVersion version = ProtocolVersion.V500)
+        => broker.ConnectPersistentAsync(clientId, version, SessionExpiry);
+
+    private static Task<PipeClient> ResumeAsync(TestBroker broker, ProtocolVersion version) => ResumeAsync(broker, "sub", version);
+
+    /// <summary>Connects "sub" with a persistent session, subscribes, and disconnects, so what follows is queued.</summary>
+    private static async Task SubscribeThenGoOfflineAsync(TestBroker broker, ProtocolVersion version, params TopicSubscription[] subscriptions)
     {
-        c.Properties = new MqttProperties { SessionExpiryInterval = sessionExpiry };
-        c.Will = new WillMessage
-        {
-            Topic = "will/c"u8.ToArray(),
-            Payload = "gone"u8.ToArray(),
-            Properties = new MqttProperties { WillDelayInterval = willDelay },
-        };
-    };
+        PipeClient sub = await ResumeAsync(broker, version);
+        await sub.SubscribeAsync(subscriptions);
+        await sub.DisconnectAndWaitAsync();
+    }
 }

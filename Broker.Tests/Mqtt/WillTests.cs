@@ -60,8 +60,22 @@ public sealed class WillTests
         PipeClient client = await broker.ConnectAsync("c", version, configure: Will("gone"));
 
         // [MQTT-3.1.2-10] (3.1.1) / [MQTT-3.14.4-3] (5.0): DISCONNECT 0x00 deletes the will.
-        await client.DisconnectAsync();
-        Assert.That(await client.ExpectClosedAsync(), Is.Null);
+        await client.DisconnectAndWaitAsync();
+        Assert.That(broker.Broker.Counters.Get(CounterId.ClientDisconnected), Is.EqualTo(1));
+        Assert.That(broker.Broker.Stats.GetCount(StatId.Connections), Is.EqualTo(1), "the watcher's");
+        await watch.ExpectNothingAsync();
+    }
+
+    [Test]
+    public async Task WillDelay_NormalDisconnect_IsNotPublished_EvenAfterDelay()
+    {
+        await using var broker = new TestBroker();
+        PipeClient watch = await WatchAsync(broker, ProtocolVersion.V500);
+        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: Will("gone", willDelay: 5, sessionExpiry: 60));
+
+        await client.DisconnectAndWaitAsync();
+        broker.Advance(TimeSpan.FromSeconds(61));
+
         await watch.ExpectNothingAsync();
     }
 
@@ -73,6 +87,22 @@ public sealed class WillTests
         PipeClient client = await broker.ConnectAsync("c", configure: Will("gone"));
 
         await client.DisconnectAsync(ReasonCode.DisconnectWithWillMessage);
+
+        await watch.ExpectPublishAsync(WillTopic, "gone");
+    }
+
+    [Test]
+    public async Task WillDelay_DisconnectWithWillMessage_WaitsForTheDelay()
+    {
+        await using var broker = new TestBroker();
+        PipeClient watch = await WatchAsync(broker, ProtocolVersion.V500);
+        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: Will("gone", willDelay: 5, sessionExpiry: 60));
+
+        await client.DisconnectAsync(ReasonCode.DisconnectWithWillMessage);
+        await client.ExpectClosedAsync();
+        broker.Advance(TimeSpan.FromSeconds(4));
+        await watch.ExpectNothingAsync();
+        broker.Advance(TimeSpan.FromSeconds(1));
 
         await watch.ExpectPublishAsync(WillTopic, "gone");
     }
@@ -159,6 +189,7 @@ public sealed class WillTests
 
         broker.Advance(TimeSpan.FromSeconds(1));
         await watch.ExpectPublishAsync(WillTopic, "gone");
+        Assert.That(broker.Broker.Sessions.Find("c"), Is.Not.Null, "the session outlives the will");
     }
 
     [Test]
@@ -176,6 +207,24 @@ public sealed class WillTests
         // [MQTT-3.1.3-9]: a new connection to the session before the delay cancels the will.
         broker.Advance(TimeSpan.FromSeconds(10));
         await watch.ExpectNothingAsync();
+    }
+
+    [Test]
+    public async Task WillDelay_ElapsedBetweenHousekeepingTicks_ReconnectDoesNotCancelIt()
+    {
+        await using var broker = new TestBroker();
+        PipeClient watch = await WatchAsync(broker, ProtocolVersion.V500);
+        broker.Advance(TimeSpan.FromMilliseconds(500));
+        PipeClient client = await broker.ConnectAsync("c", cleanStart: false, configure: Will("gone", willDelay: 5, sessionExpiry: 60));
+        await client.DropAndWaitAsync();
+
+        // Dropped at 0.5 s with a 5 s delay; the sweep last runs at 5.2 s. At 5.7 s the delay has elapsed, so the
+        // reconnect comes too late to cancel the will [MQTT-3.1.3-9].
+        broker.Advance(TimeSpan.FromMilliseconds(4_700));
+        broker.Advance(TimeSpan.FromMilliseconds(500));
+        await broker.ConnectPersistentAsync("c", sessionExpiry: 60);
+
+        await watch.ExpectPublishAsync(WillTopic, "gone");
     }
 
     [Test]
@@ -210,6 +259,7 @@ public sealed class WillTests
 
         broker.Advance(TimeSpan.FromSeconds(1));
         await watch.ExpectPublishAsync(WillTopic, "gone");
+        Assert.That(broker.Broker.Sessions.Find("c"), Is.Null);
         PipeClient again = await broker.ConnectAsync("c", cleanStart: false);
         Assert.That(again.ConnAck!.SessionPresent, Is.False, "the session expired with the will");
     }

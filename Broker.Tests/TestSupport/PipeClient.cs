@@ -132,6 +132,61 @@ public sealed class PipeClient : IAsyncDisposable
     public Task DisconnectAsync(ReasonCode reasonCode = ReasonCode.NormalDisconnection)
         => SendAsync(new DisconnectPacket { ReasonCode = reasonCode });
 
+    /// <summary>
+    /// Sends a normal DISCONNECT (with a v5 Session Expiry Interval when given), asserts the broker closes without a
+    /// packet, and waits until it has finished with the connection (session detached or ended).
+    /// </summary>
+    public async Task DisconnectAndWaitAsync(uint? sessionExpiry = null)
+    {
+        await SendAsync(new DisconnectPacket
+        {
+            ReasonCode = ReasonCode.NormalDisconnection,
+            Properties = sessionExpiry is { } expiry ? new MqttProperties { SessionExpiryInterval = expiry } : null,
+        });
+        Assert.That(await ExpectClosedAsync(), Is.Null, "the broker answers a normal DISCONNECT by closing, without a packet");
+    }
+
+    /// <summary>Publishes and runs the publisher's side of the handshake to the end, so the message has been routed on return.</summary>
+    public async Task PublishAndCompleteAsync(string topic, string payload, QualityOfService qos, ushort packetId)
+    {
+        await PublishAsync(topic, payload, qos, qos == QualityOfService.AtMostOnce ? (ushort)0 : packetId);
+        if (qos == QualityOfService.AtLeastOnce)
+        {
+            await ExpectAckAsync(PacketType.PubAck, packetId);
+        }
+        else if (qos == QualityOfService.ExactlyOnce)
+        {
+            await ExpectAckAsync(PacketType.PubRec, packetId);
+            await SendAckAsync(PacketType.PubRel, packetId);
+            PublishAckPacket comp = await ExpectAckAsync(PacketType.PubComp, packetId);
+            Assert.That(comp.ReasonCode, Is.EqualTo(ReasonCode.Success), "PUBCOMP reason code");
+        }
+    }
+
+    /// <summary>Runs the subscriber's side of a delivery's handshake to the end.</summary>
+    public async Task CompleteDeliveryAsync(PublishModel delivery)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        if (delivery.QoS == QualityOfService.AtLeastOnce)
+        {
+            await SendAckAsync(PacketType.PubAck, delivery.PacketIdentifier);
+        }
+        else if (delivery.QoS == QualityOfService.ExactlyOnce)
+        {
+            await SendAckAsync(PacketType.PubRec, delivery.PacketIdentifier);
+            await ExpectAckAsync(PacketType.PubRel, delivery.PacketIdentifier);
+            await SendAckAsync(PacketType.PubComp, delivery.PacketIdentifier);
+        }
+    }
+
+    /// <summary>Expects a PUBLISH and runs its handshake to the end.</summary>
+    public async Task<PublishModel> ExpectPublishAndCompleteAsync(string topic, string? payload = null)
+    {
+        PublishModel publish = await ExpectPublishAsync(topic, payload);
+        await CompleteDeliveryAsync(publish);
+        return publish;
+    }
+
     /// <summary>Closes the client's side of the connection without DISCONNECT (an abnormal close).</summary>
     public async Task DropAsync()
     {

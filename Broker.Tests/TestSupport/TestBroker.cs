@@ -42,6 +42,22 @@ public sealed class TestBroker : IAsyncDisposable
         return client;
     }
 
+    /// <summary>
+    /// Connects with a session that outlives the connection: Clean Session 0 (3.1, 3.1.1, where the broker's
+    /// <see cref="BrokerOptions.SessionExpiryInterval"/> applies), or Clean Start 0 with <paramref name="sessionExpiry"/>
+    /// as the v5 Session Expiry Interval, set after <paramref name="configure"/> on the properties it leaves.
+    /// </summary>
+    public Task<PipeClient> ConnectPersistentAsync(string clientId, ProtocolVersion version = ProtocolVersion.V500, uint sessionExpiry = 300, Action<ConnectPacket>? configure = null)
+        => ConnectAsync(clientId, version, cleanStart: false, configure: c =>
+        {
+            configure?.Invoke(c);
+            if (version == ProtocolVersion.V500)
+            {
+                c.Properties ??= new MqttProperties();
+                c.Properties.SessionExpiryInterval = sessionExpiry;
+            }
+        });
+
     /// <summary>A connection that has not sent CONNECT yet; disposed with the broker.</summary>
     public PipeClient Open(ProtocolVersion version = ProtocolVersion.V500)
     {
