@@ -132,7 +132,8 @@ public sealed partial class MqttBroker
                 session.ExpiryInterval = expiry;
             }
 
-            sessionEnds = detached && expiry == 0;
+            // A kick discards the session, as EMQX does, whatever its expiry interval.
+            sessionEnds = detached && (expiry == 0 || reason == DisconnectReason.Kicked);
             discarded = !detached && session.IsTerminated;
             if (sessionEnds)
             {

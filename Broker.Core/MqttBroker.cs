@@ -115,16 +115,36 @@ public sealed partial class MqttBroker : IAsyncDisposable
         return PublishInternal(message);
     }
 
-    /// <summary>Disconnects a client (EMQX's kick); its will is published. Returns false if it is not connected.</summary>
+    /// <summary>
+    /// EMQX's kick: closes the client's connection (v5: DISCONNECT 0x98) and discards its session, connected or not;
+    /// the will is published as for any session end. Returns false if there is no session with this client id.
+    /// </summary>
     public bool Kick(string clientId)
     {
-        if (Sessions.Find(clientId)?.Connection is { } connection)
+        ArgumentNullException.ThrowIfNull(clientId);
+        if (Sessions.Find(clientId) is not { } session)
         {
+            return false;
+        }
+
+        if (session.Connection is { } connection)
+        {
+            // The close ends the session (OnConnectionClosed), whatever its expiry interval.
             connection.RequestClose(DisconnectReason.Kicked, ReasonCode.AdministrativeAction);
             return true;
         }
 
-        return false;
+        long now = TimeProvider.GetTimestamp();
+        lock (Sessions.GetLock(clientId))
+        {
+            if (session.Connection is null && !session.IsTerminated)
+            {
+                session.ExpiresAt = now;
+            }
+        }
+
+        ExpireIfDue(session, now);
+        return true;
     }
 
     /// <summary>Closes every connection (v5 clients get DISCONNECT 0x8B) and stops the timers.</summary>

@@ -517,18 +517,38 @@ public sealed class SessionLifecycleTests
     }
 
     [TestCaseSource(nameof(AllVersions))]
-    public async Task Kick_ClosesConnection_PersistentSessionStaysOffline(ProtocolVersion version)
+    public async Task Kick_ClosesConnectionAndDiscardsThePersistentSession(ProtocolVersion version)
     {
         await using var broker = new TestBroker();
         PipeClient client = await broker.ConnectPersistentAsync("c", version);
+        await client.SubscribeAsync("k");
 
         Assert.That(broker.Broker.Kick("c"), Is.True);
 
         DisconnectPacket? disconnect = await client.ExpectClosedAsync();
         Assert.That(disconnect?.ReasonCode, Is.EqualTo(version == ProtocolVersion.V500 ? ReasonCode.AdministrativeAction : (ReasonCode?)null));
-        Assert.That(broker.Broker.Sessions.Find("c")?.IsConnected, Is.False, "a persistent session stays, offline");
-        Assert.That(broker.Broker.Kick("c"), Is.False, "no longer connected");
+        Assert.That(broker.Broker.Sessions.Find("c"), Is.Null, "EMQX's kick ends the session, not just the connection");
+        Assert.That(broker.Broker.GetRoutes(), Is.Empty);
+        Assert.That(broker.Broker.Kick("c"), Is.False, "nothing left to kick");
         Assert.That(broker.Broker.Kick("nobody"), Is.False);
+
+        PipeClient again = await broker.ConnectPersistentAsync("c", version);
+        Assert.That(again.ConnAck!.SessionPresent, Is.False);
+    }
+
+    [Test]
+    public async Task Kick_DiscardsAnOfflineSession()
+    {
+        await using var broker = new TestBroker();
+        PipeClient client = await broker.ConnectPersistentAsync("c");
+        await client.SubscribeAsync("k", QualityOfService.AtLeastOnce);
+        await client.DisconnectAndWaitAsync();
+        Assert.That(broker.Broker.Sessions.Find("c")?.IsConnected, Is.False, "offline, waiting for its client");
+
+        Assert.That(broker.Broker.Kick("c"), Is.True);
+
+        Assert.That(broker.Broker.Sessions.Find("c"), Is.Null);
+        Assert.That(broker.Broker.Counters.Get(CounterId.SessionTerminated), Is.EqualTo(1));
     }
 
     // EMQX's stats: connections counts open connections; sessions (and channels, EMQX's alias) count sessions, offline ones too.
