@@ -154,7 +154,7 @@ public sealed class BrokerOptions
         set => _connectTimeout = CheckPositive(value);
     }
 
-    /// <summary>The largest keep alive (seconds) accepted; a v5 client asking more is told Server Keep Alive = this. 65535 (no cap).</summary>
+    /// <summary>The largest keep alive (seconds) accepted; a v5 client asking more is told Server Keep Alive = this, a 3.1/3.1.1 client is refused (mosquitto). 65535 (no cap).</summary>
     public int MaximumKeepAlive
     {
         get => _maximumKeepAlive;

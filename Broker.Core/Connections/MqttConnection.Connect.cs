@@ -84,6 +84,13 @@ internal sealed partial class MqttConnection
             return;
         }
 
+        if (!IsV5 && packet.KeepAlive > options.MaximumKeepAlive)
+        {
+            // 3.1/3.1.1 cannot be told a smaller keep alive; mosquitto refuses such a client as "identifier rejected".
+            Refuse(ReasonCode.ClientIdentifierNotValid);
+            return;
+        }
+
         ClientId = clientId;
         UserName = packet.UserName;
         CleanStart = packet.CleanStart;

@@ -71,7 +71,7 @@ internal static class OptionTable
             static (o, v) => o.Broker.SessionExpiryInterval = ParseSeconds(v), static o => Format(o.Broker.SessionExpiryInterval)),
         new(MqttSection, "idle-timeout", "SECONDS", "A connection that sends no CONNECT within this is closed.",
             static (o, v) => o.Broker.ConnectTimeout = ParseSeconds(v), static o => Format(o.Broker.ConnectTimeout)),
-        new(MqttSection, "max-keepalive", "SECONDS", "Largest keep alive accepted; v5 clients asking more are told this.",
+        new(MqttSection, "max-keepalive", "SECONDS", "Largest keep alive accepted: v5 clients asking more are told this, 3.1/3.1.1 clients asking more are refused.",
             static (o, v) => o.Broker.MaximumKeepAlive = ParseInt(v), static o => Format(o.Broker.MaximumKeepAlive)),
         new(MqttSection, "server-keepalive", "SECONDS", "Keep alive imposed on every v5 client; 0 = off.",
             static (o, v) => o.Broker.ServerKeepAlive = ParseInt(v), static o => Format(o.Broker.ServerKeepAlive)),

@@ -472,6 +472,24 @@ public sealed class ConnectTests
         Assert.That(client.ConnAck!.Properties!.ServerKeepAlive, Is.Null);
     }
 
+    // 3.1/3.1.1 cannot be told a smaller keep alive, so asking more than max_keepalive is refused (mosquitto).
+    [TestCase(ProtocolVersion.V310)]
+    [TestCase(ProtocolVersion.V311)]
+    public async Task MaximumKeepAlive_V3ClientAbove_RefusedAsIdentifierRejected(ProtocolVersion version)
+    {
+        await using var broker = new TestBroker(o => o.MaximumKeepAlive = 100);
+        PipeClient above = broker.Open(version);
+        ConnectPacket connect = Connect(version, "above");
+        connect.KeepAlive = 101;
+
+        ConnAckPacket ack = await above.SendConnectAsync(connect);
+
+        Assert.That(ack.ReturnCode, Is.EqualTo((byte)ConnectReturnCode.IdentifierRejected));
+        Assert.That(await above.ExpectClosedAsync(), Is.Null);
+        PipeClient within = await broker.ConnectAsync("within", version, configure: c => c.KeepAlive = 100);
+        Assert.That(within.ConnAck!.ReturnCode, Is.Zero);
+    }
+
     // [MQTT-3.1.2-24] Silence for one and a half keep alive periods closes the connection; v5 hears 0x8D first.
     [TestCase(ProtocolVersion.V310)]
     [TestCase(ProtocolVersion.V311)]
