@@ -35,14 +35,12 @@ internal sealed partial class MqttConnection
                 break;
             case PacketType.PubAck:
                 Counters.Increment(CounterId.PacketsPubackReceived);
-                if (Session!.OnPubAck(PacketDecoder.DecodePublishAck(header, body, Version).PacketIdentifier))
+                Counters.Increment(Session!.OnPubAck(PacketDecoder.DecodePublishAck(header, body, Version).PacketIdentifier) switch
                 {
-                    Counters.Increment(CounterId.MessagesAcked);
-                }
-                else
-                {
-                    Counters.Increment(CounterId.PacketsPubackMissed);
-                }
+                    AckOutcome.Completed => CounterId.MessagesAcked,
+                    AckOutcome.InUse => CounterId.PacketsPubackInuse,
+                    _ => CounterId.PacketsPubackMissed,
+                });
 
                 break;
             case PacketType.PubRec:
@@ -53,9 +51,14 @@ internal sealed partial class MqttConnection
                 break;
             case PacketType.PubComp:
                 Counters.Increment(CounterId.PacketsPubcompReceived);
-                if (!Session!.OnPubComp(PacketDecoder.DecodePublishAck(header, body, Version).PacketIdentifier))
+                switch (Session!.OnPubComp(PacketDecoder.DecodePublishAck(header, body, Version).PacketIdentifier))
                 {
-                    Counters.Increment(CounterId.PacketsPubcompMissed);
+                    case AckOutcome.InUse:
+                        Counters.Increment(CounterId.PacketsPubcompInuse);
+                        break;
+                    case AckOutcome.NotFound:
+                        Counters.Increment(CounterId.PacketsPubcompMissed);
+                        break;
                 }
 
                 break;
@@ -273,10 +276,14 @@ internal sealed partial class MqttConnection
     {
         Counters.Increment(CounterId.PacketsPubrecReceived);
         PublishAckPacket ack = PacketDecoder.DecodePublishAck(header, body, Version);
-        if (Session!.OnPubRec(ack.PacketIdentifier, ack.ReasonCode))
+        switch (Session!.OnPubRec(ack.PacketIdentifier, ack.ReasonCode))
         {
-            Counters.Increment(CounterId.MessagesAcked);
-            return;
+            case AckOutcome.Completed:
+                Counters.Increment(CounterId.MessagesAcked);
+                return;
+            case AckOutcome.InUse:
+                Counters.Increment(CounterId.PacketsPubrecInuse);
+                return;
         }
 
         // Unknown identifier: answer PUBREL 0x92 so the client can finish its side [MQTT-4.3.3].

@@ -204,13 +204,19 @@ public sealed partial class Session
     }
 
     /// <summary>PUBACK from the client: the QoS 1 delivery is done [MQTT-4.3.2].</summary>
-    internal bool OnPubAck(ushort packetId)
+    internal AckOutcome OnPubAck(ushort packetId)
     {
         lock (Sync)
         {
-            if (!_inflight.TryGetValue(packetId, out InflightEntry entry) || entry.State != InflightState.AwaitingPubAck)
+            if (!_inflight.TryGetValue(packetId, out InflightEntry entry))
             {
-                return false;
+                return AckOutcome.NotFound;
+            }
+
+            if (entry.State != InflightState.AwaitingPubAck)
+            {
+                // The identifier belongs to a QoS 2 delivery: not this client's to end with PUBACK.
+                return AckOutcome.InUse;
             }
 
             RemoveInflightLocked(packetId, entry);
@@ -219,18 +225,38 @@ public sealed partial class Session
                 FillWindowLocked(connection);
             }
 
-            return true;
+            return AckOutcome.Completed;
         }
     }
 
     /// <summary>PUBREC: release with PUBREL, or on a v5 error reason forget the message [MQTT-4.3.3].</summary>
-    internal bool OnPubRec(ushort packetId, ReasonCode reasonCode)
+    internal AckOutcome OnPubRec(ushort packetId, ReasonCode reasonCode)
     {
         lock (Sync)
         {
-            if (!_inflight.TryGetValue(packetId, out InflightEntry entry) || entry.State == InflightState.AwaitingPubAck)
+            if (!_inflight.TryGetValue(packetId, out InflightEntry entry))
             {
-                return false;
+                return AckOutcome.NotFound;
+            }
+
+            if (entry.State == InflightState.AwaitingPubAck)
+            {
+                return AckOutcome.InUse;
+            }
+
+            if (entry.State == InflightState.AwaitingPubComp)
+            {
+                // A repeated PUBREC (our PUBREL may be lost): release again, but it acknowledges nothing new.
+                if (entry.Deferred)
+                {
+                    entry.Deferred = false;
+                    _deferredCount--;
+                    entry.SentAt = _broker.TimeProvider.GetTimestamp();
+                    _inflight[packetId] = entry;
+                }
+
+                _connection?.Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = PacketType.PubRel, PacketIdentifier = packetId });
+                return AckOutcome.InUse;
             }
 
             if (reasonCode >= ReasonCode.UnspecifiedError)
@@ -241,7 +267,7 @@ public sealed partial class Session
                     FillWindowLocked(c);
                 }
 
-                return true;
+                return AckOutcome.Completed;
             }
 
             if (entry.Deferred)
@@ -255,18 +281,23 @@ public sealed partial class Session
             entry.SentAt = _broker.TimeProvider.GetTimestamp();
             _inflight[packetId] = entry;
             _connection?.Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = PacketType.PubRel, PacketIdentifier = packetId });
-            return true;
+            return AckOutcome.Completed;
         }
     }
 
     /// <summary>PUBCOMP: the QoS 2 delivery is done.</summary>
-    internal bool OnPubComp(ushort packetId)
+    internal AckOutcome OnPubComp(ushort packetId)
     {
         lock (Sync)
         {
-            if (!_inflight.TryGetValue(packetId, out InflightEntry entry) || entry.State != InflightState.AwaitingPubComp)
+            if (!_inflight.TryGetValue(packetId, out InflightEntry entry))
             {
-                return false;
+                return AckOutcome.NotFound;
+            }
+
+            if (entry.State != InflightState.AwaitingPubComp)
+            {
+                return AckOutcome.InUse;
             }
 
             RemoveInflightLocked(packetId, entry);
@@ -275,7 +306,7 @@ public sealed partial class Session
                 FillWindowLocked(connection);
             }
 
-            return true;
+            return AckOutcome.Completed;
         }
     }
 
@@ -383,4 +414,15 @@ public sealed partial class Session
             }
         }
     }
+}
+
+/// <summary>What an acknowledgement from the client did to the inflight window.</summary>
+internal enum AckOutcome
+{
+    /// <summary>It moved the delivery on (PUBACK, PUBREC, PUBCOMP of the expected kind).</summary>
+    Completed,
+    /// <summary>The identifier is in flight but in another state (EMQX's packets.*.inuse).</summary>
+    InUse,
+    /// <summary>No delivery has this identifier (EMQX's packets.*.missed).</summary>
+    NotFound,
 }

@@ -282,13 +282,18 @@ public sealed class QosInboundTests
         Assert.That(Counter(broker, CounterId.PacketsPubrelMissed), Is.EqualTo(1));
         Assert.That(Counter(broker, CounterId.MessagesAcked), Is.Zero);
 
-        // An ack of the wrong kind for a real delivery is missed too, and leaves the delivery in flight.
+        // An ack of the wrong kind for a real delivery is counted as "in use" (EMQX's packets.*.inuse) and leaves
+        // the delivery in flight.
         PipeClient pub = await broker.ConnectAsync("pub", version);
         await pub.PublishAndCompleteAsync("u/x", "m", QualityOfService.AtLeastOnce, 1);
         PublishModel delivery = await client.ExpectPublishAsync("u/x", "m");
         await client.SendAckAsync(PacketType.PubComp, delivery.PacketIdentifier);
+        await client.SendAckAsync(PacketType.PubRec, delivery.PacketIdentifier);
         await client.PingAsync();
-        Assert.That(Counter(broker, CounterId.PacketsPubcompMissed), Is.EqualTo(2));
+        Assert.That(Counter(broker, CounterId.PacketsPubcompMissed), Is.EqualTo(1));
+        Assert.That(Counter(broker, CounterId.PacketsPubcompInuse), Is.EqualTo(1));
+        Assert.That(Counter(broker, CounterId.PacketsPubrecInuse), Is.EqualTo(1));
+        Assert.That(broker.Broker.Sessions.Find("c")!.InflightCount, Is.EqualTo(1));
         await client.SendAckAsync(PacketType.PubAck, delivery.PacketIdentifier);
         await client.PingAsync();
         Assert.That(Counter(broker, CounterId.PacketsPubackMissed), Is.EqualTo(1));

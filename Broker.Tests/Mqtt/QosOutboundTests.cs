@@ -1,3 +1,4 @@
+using Broker.Core.Metrics;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
 using Broker.Core.Sessions;
@@ -190,7 +191,7 @@ public sealed class QosOutboundTests
         }
 
         PublishModel delivery = await sub.ExpectPublishAsync("qf/x", "m0");
-        Assert.That(broker.Broker.Counters.Get(Broker.Core.Metrics.CounterId.DeliveryDroppedQueueFull), Is.EqualTo(2));
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDroppedQueueFull), Is.EqualTo(2));
         foreach (string expected in new[] { "m3", "m4" })
         {
             await sub.SendAckAsync(PacketType.PubAck, delivery.PacketIdentifier);
@@ -317,8 +318,8 @@ public sealed class QosOutboundTests
         await again.SendAckAsync(PacketType.PubAck, five.PacketIdentifier);
         await again.PingAsync();
         Assert.That(broker.Broker.Sessions.Find("sub")!.InflightCount, Is.Zero);
-        Assert.That(broker.Broker.Counters.Get(Broker.Core.Metrics.CounterId.PacketsPubackMissed), Is.Zero);
-        Assert.That(broker.Broker.Counters.Get(Broker.Core.Metrics.CounterId.PacketsPubcompMissed), Is.Zero);
+        Assert.That(broker.Broker.Counters.Get(CounterId.PacketsPubackMissed), Is.Zero);
+        Assert.That(broker.Broker.Counters.Get(CounterId.PacketsPubcompMissed), Is.Zero);
     }
 
     [Test]
@@ -372,7 +373,7 @@ public sealed class QosOutboundTests
         await again.SendAckAsync(PacketType.PubAck, queued.PacketIdentifier);
         await again.PingAsync();
         Assert.That(broker.Broker.Sessions.Find("sub")!.InflightCount, Is.Zero);
-        Assert.That(broker.Broker.Counters.Get(Broker.Core.Metrics.CounterId.PacketsPubackMissed), Is.Zero);
+        Assert.That(broker.Broker.Counters.Get(CounterId.PacketsPubackMissed), Is.Zero);
     }
 
     [Test]
@@ -428,5 +429,34 @@ public sealed class QosOutboundTests
 
         broker.Advance(TimeSpan.FromSeconds(20));
         await sub.ExpectNothingAsync();
+    }
+
+    [TestCase(ProtocolVersion.V311)]
+    [TestCase(ProtocolVersion.V500)]
+    public async Task RepeatedPubRecIsReleasedAgain_AndWrongKindAcksAreInUse(ProtocolVersion version)
+    {
+        await using var broker = new TestBroker();
+        PipeClient sub = await broker.ConnectAsync("sub", version);
+        await sub.SubscribeAsync("q2", QualityOfService.ExactlyOnce);
+        PipeClient pub = await broker.ConnectAsync("pub", version);
+        await pub.PublishAndCompleteAsync("q2", "m", QualityOfService.ExactlyOnce, 1);
+        PublishModel delivery = await sub.ExpectPublishAsync("q2", "m");
+        ushort id = delivery.PacketIdentifier;
+
+        await sub.SendAckAsync(PacketType.PubAck, id);
+        await sub.PingAsync();
+        Assert.That(broker.Broker.Counters.Get(CounterId.PacketsPubackInuse), Is.EqualTo(1), "PUBACK for a QoS 2 delivery");
+
+        await sub.SendAckAsync(PacketType.PubRec, id);
+        await sub.ExpectAckAsync(PacketType.PubRel, id);
+        // Our PUBREL may have been lost: the client repeats PUBREC and gets PUBREL again, acknowledged once.
+        await sub.SendAckAsync(PacketType.PubRec, id);
+        await sub.ExpectAckAsync(PacketType.PubRel, id);
+        Assert.That(broker.Broker.Counters.Get(CounterId.PacketsPubrecInuse), Is.EqualTo(1));
+        Assert.That(broker.Broker.Counters.Get(CounterId.MessagesAcked), Is.EqualTo(1));
+
+        await sub.SendAckAsync(PacketType.PubComp, id);
+        await sub.PingAsync();
+        Assert.That(broker.Broker.Sessions.Find("sub")!.InflightCount, Is.Zero);
     }
 }
