@@ -94,9 +94,16 @@ public sealed partial class MqttBroker
     /// <summary>Ends a session: its subscriptions leave the trie, its queue is dropped.</summary>
     private void TerminateLocked(Session session)
     {
-        foreach (SubscriptionEntry entry in session.Terminate())
+        var orphans = new List<QueuedMessage>();
+        foreach (SubscriptionEntry entry in session.Terminate(orphans))
         {
             RemoveRoute(session, entry);
+        }
+
+        // Its routes are gone, so each group now picks among the remaining members.
+        foreach (QueuedMessage orphan in orphans)
+        {
+            _router.Redispatch(orphan);
         }
 
         Sessions.Remove(session);

@@ -50,13 +50,44 @@ internal sealed class Router
 
             var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)match.QoS);
             bool retain = match.RetainAsPublished && message.Retain;
-            match.Session.Deliver(message, qos, retain, match.SubscriptionIdentifiers);
+            match.Session.Deliver(message, qos, retain, match.SubscriptionIdentifiers, match.SharedGroup);
             delivered++;
         }
 
         matches.Clear();
         t_index?.Clear();
         return delivered;
+    }
+
+    /// <summary>
+    /// Hands a shared-subscription message whose member session ended unacknowledged to another member of the same
+    /// group, connected ones first; dropped (and counted) when none is left.
+    /// </summary>
+    internal void Redispatch(in QueuedMessage orphan)
+    {
+        SharedGroup<Session, SubscriptionOptions> group = orphan.SharedGroup!;
+        Message message = orphan.Message;
+        SubscriberList<Session, SubscriptionOptions> members = group.Members;
+        int first = PickShared(group, members, message);
+        if (first < 0)
+        {
+            _broker.Counters.Increment(CounterId.DeliveryDropped);
+            return;
+        }
+
+        int chosen = first;
+        for (int k = 0; k < members.Count; k++)
+        {
+            if (members[(first + k) % members.Count].Key.IsConnected)
+            {
+                chosen = (first + k) % members.Count;
+                break;
+            }
+        }
+
+        ref readonly Subscriber<Session, SubscriptionOptions> member = ref members[chosen];
+        var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)member.Value.QoS);
+        member.Key.Deliver(message, qos, orphan.Retain, member.Value.SubscriptionIdentifiers, group);
     }
 
     private int PickShared(SharedGroup<Session, SubscriptionOptions> group, SubscriberList<Session, SubscriptionOptions> members, Message message)
@@ -88,11 +119,12 @@ internal sealed class Router
         public bool RetainAsPublished;
         public int[]? SubscriptionIdentifiers;
         public bool Shared;
+        public SharedGroup<Session, SubscriptionOptions>? SharedGroup;
     }
 
     private struct Collector(Router router, Message message, List<MatchedSession> matches) : ITopicMatchVisitor<Session, SubscriptionOptions>
     {
-        public readonly void OnSubscriber(Session key, in SubscriptionOptions value) => Add(key, value, shared: false);
+        public readonly void OnSubscriber(Session key, in SubscriptionOptions value) => Add(key, value, group: null);
 
         public readonly void OnSharedGroup(SharedGroup<Session, SubscriptionOptions> group)
         {
@@ -114,16 +146,17 @@ internal sealed class Router
                         group.Stick(member.Key);
                     }
 
-                    Add(member.Key, member.Value, shared: true);
+                    Add(member.Key, member.Value, group);
                     return;
                 }
             }
 
-            Add(members[first].Key, members[first].Value, shared: true);
+            Add(members[first].Key, members[first].Value, group);
         }
 
-        private readonly void Add(Session session, in SubscriptionOptions options, bool shared)
+        private readonly void Add(Session session, in SubscriptionOptions options, SharedGroup<Session, SubscriptionOptions>? group)
         {
+            bool shared = group is not null;
             bool local = options.NoLocal && ReferenceEquals(session, message.Publisher);
             // Overlapping subscriptions of one session make one delivery [MQTT-3.3.4-2]. Only a session with
             // several subscriptions can appear twice, so the common case skips the search altogether.
@@ -141,7 +174,7 @@ internal sealed class Router
 
                     if (existing.LocalOnly)
                     {
-                        matches[i] = Create(session, options, shared);
+                        matches[i] = Create(session, options, group);
                         return;
                     }
 
@@ -162,18 +195,19 @@ internal sealed class Router
                 }
             }
 
-            MatchedSession match = Create(session, options, shared);
+            MatchedSession match = Create(session, options, group);
             match.LocalOnly = local;
             matches.Add(match);
         }
 
-        private static MatchedSession Create(Session session, in SubscriptionOptions options, bool shared) => new()
+        private static MatchedSession Create(Session session, in SubscriptionOptions options, SharedGroup<Session, SubscriptionOptions>? group) => new()
         {
             Session = session,
             QoS = options.QoS,
             RetainAsPublished = options.RetainAsPublished,
             SubscriptionIdentifiers = options.SubscriptionIdentifiers,
-            Shared = shared,
+            Shared = group is not null,
+            SharedGroup = group,
         };
 
         private readonly int FindExisting(Session session)

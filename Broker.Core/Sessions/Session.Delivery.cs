@@ -2,11 +2,17 @@ using Broker.Core.Connections;
 using Broker.Core.Metrics;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
+using Broker.Core.Topics;
 
 namespace Broker.Core.Sessions;
 
-/// <summary>A message waiting in a session's queue, with the delivery options of the subscription that matched.</summary>
-internal readonly record struct QueuedMessage(Message Message, QualityOfService QoS, bool Retain, int[]? SubscriptionIdentifiers);
+/// <summary>
+/// A message waiting in a session's queue, with the delivery options of the subscription that matched, and the
+/// shared group that picked this session (null for a normal subscription), so that it can go to another member if
+/// this session ends before the client acknowledges it.
+/// </summary>
+internal readonly record struct QueuedMessage(
+    Message Message, QualityOfService QoS, bool Retain, int[]? SubscriptionIdentifiers, SharedGroup<Session, SubscriptionOptions>? SharedGroup = null);
 
 /// <summary>Where an outgoing QoS 1/2 message is in its handshake [MQTT-4.3.2], [MQTT-4.3.3].</summary>
 internal enum InflightState : byte
@@ -36,7 +42,7 @@ public sealed partial class Session
     /// Delivers one routed message. QoS 0 to a connected client skips the session lock (the outbound queue has its
     /// own); QoS 1/2 take an inflight slot and a packet identifier, or wait in the queue when the window is full.
     /// </summary>
-    internal void Deliver(Message message, QualityOfService qos, bool retain, int[]? subscriptionIds)
+    internal void Deliver(Message message, QualityOfService qos, bool retain, int[]? subscriptionIds, SharedGroup<Session, SubscriptionOptions>? sharedGroup = null)
     {
         BrokerCounters counters = _broker.Counters;
         long now = _broker.TimeProvider.GetTimestamp();
@@ -47,7 +53,7 @@ public sealed partial class Session
             return;
         }
 
-        var delivery = new QueuedMessage(message, qos, retain, subscriptionIds);
+        var delivery = new QueuedMessage(message, qos, retain, subscriptionIds, sharedGroup);
         if (qos == QualityOfService.AtMostOnce)
         {
             MqttConnection? connection = Volatile.Read(ref _connection);

@@ -1,4 +1,5 @@
 using Broker.Core.Connections;
+using Broker.Core.Protocol;
 using Broker.Core.Routing;
 
 namespace Broker.Core.Sessions;
@@ -131,12 +132,32 @@ public sealed partial class Session
         }
     }
 
-    /// <summary>Empties the session when it is discarded; returns its subscriptions so the broker can unroute them.</summary>
-    internal List<SubscriptionEntry> Terminate()
+    /// <summary>
+    /// Empties the session when it is discarded; returns its subscriptions so the broker can unroute them, and adds to
+    /// <paramref name="orphans"/> the QoS 1/2 messages a shared group gave it that its client never received in full
+    /// (queued, or inflight before PUBREC), for the broker to hand to another member (EMQX redispatches them too).
+    /// </summary>
+    internal List<SubscriptionEntry> Terminate(List<QueuedMessage> orphans)
     {
         lock (Sync)
         {
             IsTerminated = true;
+            foreach (InflightEntry entry in _inflight.Values)
+            {
+                if (entry.Delivery.SharedGroup is not null && entry.State != InflightState.AwaitingPubComp)
+                {
+                    orphans.Add(entry.Delivery);
+                }
+            }
+
+            foreach (QueuedMessage queued in _queue)
+            {
+                if (queued.SharedGroup is not null && queued.QoS != QualityOfService.AtMostOnce)
+                {
+                    orphans.Add(queued);
+                }
+            }
+
             var subscriptions = new List<SubscriptionEntry>(_subscriptions.Values);
             _subscriptions.Clear();
             Volatile.Write(ref _subscriptionCount, 0);

@@ -1,5 +1,6 @@
 using System.Text;
 using Broker.Core.Configuration;
+using Broker.Core.Metrics;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
 using Broker.Tests.TestSupport;
@@ -266,6 +267,51 @@ public sealed class SharedSubscriptionTests
         }
 
         return got;
+    }
+
+    [TestCase(ProtocolVersion.V311)]
+    [TestCase(ProtocolVersion.V500)]
+    public async Task MemberSessionEndingUnacknowledged_MessagesGoToAnotherMember(ProtocolVersion version)
+    {
+        // One slot in flight, so of two messages one is inflight and one queued when the member goes away.
+        await using var broker = new TestBroker(o => o.MaximumInflight = 1);
+        PipeClient first = await broker.ConnectAsync("first", version);
+        await first.SubscribeAsync("$share/g/jobs", QualityOfService.AtLeastOnce);
+        PipeClient pub = await broker.ConnectAsync("pub", version);
+        await pub.PublishAsync("jobs", "j1", QualityOfService.AtLeastOnce, 1);
+        await pub.ExpectAckAsync(PacketType.PubAck, 1);
+        await pub.PublishAsync("jobs", "j2", QualityOfService.AtLeastOnce, 2);
+        await pub.ExpectAckAsync(PacketType.PubAck, 2);
+        await first.ExpectPublishAsync("jobs", "j1");
+
+        PipeClient second = await broker.ConnectAsync("second", version);
+        await second.SubscribeAsync("$share/g/jobs", QualityOfService.AtLeastOnce);
+        await first.DropAsync();
+
+        // The clean session ends with its connection; EMQX hands its unacknowledged shared messages on.
+        PublishModel j1 = await second.ExpectPublishAsync("jobs", "j1");
+        await second.SendAckAsync(PacketType.PubAck, j1.PacketIdentifier);
+        PublishModel j2 = await second.ExpectPublishAsync("jobs", "j2");
+        await second.SendAckAsync(PacketType.PubAck, j2.PacketIdentifier);
+        await second.PingAsync();
+    }
+
+    [Test]
+    public async Task LastMemberEnding_SharedMessagesAreDroppedAndCounted()
+    {
+        await using var broker = new TestBroker();
+        PipeClient only = await broker.ConnectAsync("only");
+        await only.SubscribeAsync("$share/g/jobs", QualityOfService.AtLeastOnce);
+        PipeClient pub = await broker.ConnectAsync("pub");
+        await pub.PublishAsync("jobs", "j1", QualityOfService.AtLeastOnce, 1);
+        await pub.ExpectAckAsync(PacketType.PubAck, 1);
+        await only.ExpectPublishAsync("jobs", "j1");
+        long droppedBefore = broker.Broker.Counters.Get(CounterId.DeliveryDropped);
+
+        await only.DropAndWaitAsync();
+
+        Assert.That(broker.Broker.Counters.Get(CounterId.DeliveryDropped), Is.EqualTo(droppedBefore + 1));
+        Assert.That(broker.Broker.GetRoutes(), Is.Empty);
     }
 
     private static string PayloadOf(PublishModel publish) => Encoding.UTF8.GetString(publish.Payload);
