@@ -5,6 +5,8 @@ namespace Broker.Bench.Load;
 /// <summary>
 /// An auto-reset event for one awaiting loop, allocation-free: a publisher waits on it when its window is full, its
 /// receive loop sets it when acknowledgements free room. A set with nobody waiting is remembered once.
+/// The waiter resumes inline in <see cref="Set"/> (on the socket thread, since socket completions run inline too): it
+/// fills and sends the next batch, then yields back at its next wait, with no thread-pool hop per acknowledgement.
 /// </summary>
 internal sealed class AsyncSignal : IValueTaskSource
 {
@@ -12,7 +14,7 @@ internal sealed class AsyncSignal : IValueTaskSource
     private const int Signaled = 1;
     private const int Waiting = 2;
 
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
     private int _state;
 
     public void Set()

@@ -15,7 +15,7 @@ internal static class IdleScenario
 
     public static async Task<LoadResult> RunAsync(LoadOptions options, ProcessSampler? broker, CancellationToken cancellationToken)
     {
-        var result = new LoadResult { Options = options, Connections = options.Connections };
+        var result = new LoadResult { Options = options };
         EndPoint endPoint = Topology.ResolveBroker(options);
         ProcessSample? before = broker?.TrySample();
         result.BrokerRssBeforeBytes = before?.RssBytes;
@@ -24,13 +24,20 @@ internal static class IdleScenario
         long started = Stopwatch.GetTimestamp();
         string prefix = string.Create(CultureInfo.InvariantCulture, $"load{Environment.ProcessId}-idle");
         using var progress = new Timer(_ => Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{Stopwatch.GetElapsedTime(started).TotalSeconds,5:F1}s connecting...   ")), null, 1000, 1000);
-        MqttLoadConnection[] connections = await Topology.ConnectManyAsync(endPoint, prefix, options.Connections, options.Protocol, 256, 0, null, cancellationToken).ConfigureAwait(false);
+        var failures = new ConnectFailures();
+        MqttLoadConnection?[] connections = await Topology.ConnectManyAsync(endPoint, prefix, options.Connections, options.Protocol, 256, 0, null, failures, cancellationToken).ConfigureAwait(false);
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         ProcessSample? connected = broker?.TrySample();
         await progress.DisposeAsync().ConfigureAwait(false);
         result.WindowSeconds = seconds;
         result.ToolCpuPercent = 100 * (ProcessSampler.OwnCpuTime - cpuStart).TotalSeconds / seconds;
-        result.ConnectsPerSecond = options.Connections / seconds;
+        result.Connections = options.Connections - failures.Count;
+        result.ConnectsPerSecond = result.Connections / seconds;
+        if (failures.Count > 0)
+        {
+            result.Problems.Add(string.Create(CultureInfo.InvariantCulture, $"{failures.Count:N0} of {options.Connections:N0} connections failed; first: {failures.First}"));
+        }
+
         try
         {
             // Let the broker finish whatever it does after CONNACK (session registration, GC) before reading RSS.
@@ -43,9 +50,9 @@ internal static class IdleScenario
         }
         finally
         {
-            foreach (MqttLoadConnection connection in connections)
+            foreach (MqttLoadConnection? connection in connections)
             {
-                connection.Abort();
+                connection?.Abort();
             }
 
             Console.Error.WriteLine();

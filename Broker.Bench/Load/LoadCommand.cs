@@ -4,7 +4,8 @@ namespace Broker.Bench.Load;
 
 /// <summary>
 /// <c>Broker.Bench load &lt;scenario&gt; [options]</c>: an end-to-end load generator for any MQTT broker. Exit codes:
-/// 0 when every delivery checked out, 1 when messages were lost, duplicated at QoS 0/2 or malformed, 2 for bad usage.
+/// 0 when every delivery checked out, 1 when messages were lost, duplicated at QoS 0/2 or malformed, 2 for bad usage,
+/// 3 when the scenario could not be set up (broker unreachable, CONNECT or SUBSCRIBE refused).
 /// </summary>
 internal static class LoadCommand
 {
@@ -35,9 +36,18 @@ internal static class LoadCommand
             await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"load: cannot read /proc/{options.BrokerPid}: broker CPU and RSS will be n/a")).ConfigureAwait(false);
         }
 
-        LoadResult result = options.Scenario == Scenario.Idle
-            ? await IdleScenario.RunAsync(options, broker, cancel.Token).ConfigureAwait(false)
-            : await LoadRun.RunAsync(options, broker, cancel.Token).ConfigureAwait(false);
+        LoadResult result;
+        try
+        {
+            result = options.Scenario == Scenario.Idle
+                ? await IdleScenario.RunAsync(options, broker, cancel.Token).ConfigureAwait(false)
+                : await LoadRun.RunAsync(options, broker, cancel.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"\nload: {options.ScenarioName} against {options.Host}:{options.Port} failed: {ex.Message}").ConfigureAwait(false);
+            return 3;
+        }
 
         Console.Out.Write(LoadReport.FormatTable(result));
         if (options.JsonPath is not null)

@@ -56,18 +56,28 @@ internal sealed class Topology : IDisposable
         }
     }
 
-    /// <summary>Opens <paramref name="count"/> connections, <see cref="ConnectParallelism"/> handshakes at a time.</summary>
-    public static async Task<MqttLoadConnection[]> ConnectManyAsync(EndPoint broker, string prefix, int count, ProtocolVersion version, int bufferSize, int sendBufferSize, Func<MqttLoadConnection, int, Task>? setup, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens <paramref name="count"/> connections, <see cref="ConnectParallelism"/> handshakes at a time. Any failure
+    /// throws, unless <paramref name="failures"/> is given: then failed slots stay null and are counted there.
+    /// </summary>
+    public static async Task<MqttLoadConnection?[]> ConnectManyAsync(EndPoint broker, string prefix, int count, ProtocolVersion version, int bufferSize, int sendBufferSize, Func<MqttLoadConnection, int, Task>? setup, ConnectFailures? failures, CancellationToken cancellationToken)
     {
-        var connections = new MqttLoadConnection[count];
+        var connections = new MqttLoadConnection?[count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = ConnectParallelism, CancellationToken = cancellationToken };
         await Parallel.ForAsync(0, count, parallel, async (i, ct) =>
         {
-            MqttLoadConnection connection = await MqttLoadConnection.ConnectAsync(broker, prefix + i.ToString(CultureInfo.InvariantCulture), version, bufferSize, sendBufferSize, ct).ConfigureAwait(false);
-            connections[i] = connection;
-            if (setup is not null)
+            try
             {
-                await setup(connection, i).ConfigureAwait(false);
+                MqttLoadConnection connection = await MqttLoadConnection.ConnectAsync(broker, prefix + i.ToString(CultureInfo.InvariantCulture), version, bufferSize, sendBufferSize, ct).ConfigureAwait(false);
+                connections[i] = connection;
+                if (setup is not null)
+                {
+                    await setup(connection, i).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (failures is not null && ex is System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                failures.Add(ex);
             }
         }).ConfigureAwait(false);
         return connections;
@@ -126,28 +136,28 @@ internal sealed class Topology : IDisposable
                 throw new InvalidOperationException($"{options.Scenario} has no publishers");
         }
 
-        MqttLoadConnection[] subscribers = await ConnectManyAsync(broker, prefix + "sub", options.Subscribers, options.Protocol, SubscriberBuffer, 0,
-            (c, i) => c.SubscribeAsync(filters[i], qos, cancellationToken), cancellationToken).ConfigureAwait(false);
+        MqttLoadConnection?[] subscribers = await ConnectManyAsync(broker, prefix + "sub", options.Subscribers, options.Protocol, SubscriberBuffer, 0,
+            (c, i) => c.SubscribeAsync(filters[i], qos, cancellationToken), null, cancellationToken).ConfigureAwait(false);
         Track(subscribers);
         for (int s = 0; s < subscribers.Length; s++)
         {
-            Subscribers.Add(new Subscriber(subscribers[s], streams[s], ordered, options.PayloadSize, window));
+            Subscribers.Add(new Subscriber(subscribers[s]!, streams[s], ordered, options.PayloadSize, window));
         }
 
         if (options.IdleSubscribers > 0)
         {
-            MqttLoadConnection[] idle = await ConnectManyAsync(broker, prefix + "idle", options.IdleSubscribers, options.Protocol, IdleBuffer, 0,
-                (c, i) => c.SubscribeAsync(string.Create(CultureInfo.InvariantCulture, $"idle/{i}/data"), qos, cancellationToken), cancellationToken).ConfigureAwait(false);
+            MqttLoadConnection?[] idle = await ConnectManyAsync(broker, prefix + "idle", options.IdleSubscribers, options.Protocol, IdleBuffer, 0,
+                (c, i) => c.SubscribeAsync(string.Create(CultureInfo.InvariantCulture, $"idle/{i}/data"), qos, cancellationToken), null, cancellationToken).ConfigureAwait(false);
             Track(idle);
-            IdleConnections.AddRange(idle);
+            IdleConnections.AddRange(idle!);
         }
 
-        MqttLoadConnection[] publisherConnections = await ConnectManyAsync(broker, prefix + "pub", publishers, options.Protocol, PublisherBuffer, PublisherSendBuffer, null, cancellationToken).ConfigureAwait(false);
+        MqttLoadConnection?[] publisherConnections = await ConnectManyAsync(broker, prefix + "pub", publishers, options.Protocol, PublisherBuffer, PublisherSendBuffer, null, null, cancellationToken).ConfigureAwait(false);
         Track(publisherConnections);
         double ratePerPublisher = options.Rate / Math.Max(1, publishers);
         for (int p = 0; p < publishers; p++)
         {
-            Publishers.Add(new Publisher(p, publisherConnections[p], topics[p], qos, options.PayloadSize, options.Window, ratePerPublisher));
+            Publishers.Add(new Publisher(p, publisherConnections[p]!, topics[p], qos, options.PayloadSize, options.Window, ratePerPublisher));
         }
 
         var seen = new HashSet<SequenceBitmap>(ReferenceEqualityComparer.Instance);
@@ -174,11 +184,31 @@ internal sealed class Topology : IDisposable
         return bitmaps;
     }
 
-    private void Track(MqttLoadConnection[] connections)
+    private void Track(MqttLoadConnection?[] connections)
     {
         lock (Connections)
         {
-            Connections.AddRange(connections);
+            foreach (MqttLoadConnection? connection in connections)
+            {
+                Connections.Add(connection!);
+            }
         }
+    }
+}
+
+/// <summary>Connection attempts that failed, with the first reason, for scenarios that carry on regardless (idle).</summary>
+internal sealed class ConnectFailures
+{
+    private int _count;
+    private string? _first;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public string? First => Volatile.Read(ref _first);
+
+    public void Add(Exception exception)
+    {
+        Interlocked.Increment(ref _count);
+        Interlocked.CompareExchange(ref _first, exception.Message, null);
     }
 }
