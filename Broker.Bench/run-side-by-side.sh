@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# Side-by-side: this broker (Broker.Server) against mosquitto, same load tool, same settings.
+#
+#   Broker.Bench/run-side-by-side.sh [--rounds 3] [--warmup 2] [--duration 10] [--only KEY[,KEY...]]
+#                                    [--out Broker.Bench/RESULTS.md] [--note TEXT]
+#
+# Each round runs every scenario against both brokers, alternating which goes first. Every (round, scenario,
+# broker) gets a freshly started broker, so queues and RSS never carry over. Brokers are pinned to core 0, the load
+# tool to core 1 (when there are at least 2 cores). Writes a markdown table of medians and ratios to --out.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+rounds=3
+warmup=2
+duration=10
+only=""
+out="$here/RESULTS.md"
+note=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --rounds) rounds="$2"; shift 2 ;;
+        --warmup) warmup="$2"; shift 2 ;;
+        --duration) duration="$2"; shift 2 ;;
+        --only) only="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        --note) note="$2"; shift 2 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "run-side-by-side: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+# key | title | load tool arguments
+scenarios=(
+    "fan-in-q0|fan-in QoS 0, 8 -> 1|fan-in --qos 0"
+    "fan-in-q1|fan-in QoS 1, 8 -> 1, window 64|fan-in --qos 1 --window 64"
+    "pairs-q1|50 pairs QoS 1|pairs --qos 1"
+    "fan-out-q0|fan-out QoS 0, 1 -> 100|fan-out --qos 0"
+    "idle-10k|10,000 idle connections|idle --connections 10000"
+    "latency-1k|1 pair at 1,000 msg/s QoS 0|latency --rate 1000"
+    "fan-out-share|fan-out QoS 0, 1 -> 100 \$share/g|fan-out --qos 0 --share"
+    "pairs-q1-idle|50 pairs QoS 1 + 10,000 idle subscribers|pairs --qos 1 --idle-subscribers 10000"
+)
+brokers=(broker mosquitto)
+
+log() { printf '[side-by-side] %s\n' "$*" >&2; }
+
+# --- prerequisites -------------------------------------------------------------------------------------------------
+apt_install() {
+    local sudo=""
+    [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    log "installing $* from Debian packages"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "$@" >/dev/null
+}
+command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || apt_install mosquitto
+command -v jq >/dev/null 2>&1 || apt_install jq
+command -v taskset >/dev/null 2>&1 || apt_install util-linux
+mosquitto_bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+
+# 10,000 idle connections on each side plus the active ones, and a margin.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt 12000 ]]; then
+    log "warning: open-file limit is $(ulimit -n); the 10,000-connection scenarios need about 10,200"
+fi
+
+cores=$(nproc)
+if [[ $cores -ge 2 ]]; then
+    pin_broker=(taskset -c 0)
+    pin_tool=(taskset -c 1)
+else
+    log "warning: one core only; broker and load tool share it, figures will mean little"
+    pin_broker=()
+    pin_tool=()
+fi
+
+log "building Broker.Server and Broker.Bench (Release)"
+dotnet build "$root/Broker.Server/Broker.Server.csproj" -c Release -nologo -v quiet >/dev/null
+dotnet build "$root/Broker.Bench/Broker.Bench.csproj" -c Release -nologo -v quiet >/dev/null
+server_dll="$root/Broker.Server/bin/Release/net10.0/Broker.Server.dll"
+bench_dll="$root/Broker.Bench/bin/Release/net10.0/Broker.Bench.dll"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/side-by-side.XXXXXX")"
+chmod 755 "$work"   # mosquitto started as root reads its config, then drops to user mosquitto
+broker_pid=""
+
+stop_broker() {
+    if [[ -n "$broker_pid" ]] && kill -0 "$broker_pid" 2>/dev/null; then
+        kill "$broker_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$broker_pid" 2>/dev/null || true
+        wait "$broker_pid" 2>/dev/null || true
+    fi
+    broker_pid=""
+}
+trap 'stop_broker' EXIT
+trap 'stop_broker; exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+    local port
+    for port in $(seq 21883 21983); do
+        port_in_use "$port" || { echo "$port"; return; }
+    done
+    echo "run-side-by-side: no free port in 21883-21983" >&2
+    exit 1
+}
+
+start_broker() {   # $1 = broker|mosquitto, $2 = port, $3 = log file
+    local name="$1" port="$2" logfile="$3"
+    if [[ $name == broker ]]; then
+        rm -rf "$work/data"
+        "${pin_broker[@]}" dotnet "$server_dll" --bind 127.0.0.1 --mqtt-port "$port" \
+            --max-mqueue-len 1000000 --max-inflight 1024 --max-awaiting-rel 65535 \
+            --data-dir "$work/data" --log-level warning >"$logfile" 2>&1 &
+    else
+        cat >"$work/mosquitto.conf" <<EOF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 1000000
+max_inflight_messages 1024
+max_connections -1
+set_tcp_nodelay true
+log_dest stderr
+log_type error
+log_type warning
+EOF
+        "${pin_broker[@]}" "$mosquitto_bin" -c "$work/mosquitto.conf" >"$logfile" 2>&1 &
+    fi
+    broker_pid=$!
+    for _ in $(seq 100); do
+        port_in_use "$port" && return 0
+        kill -0 "$broker_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "run-side-by-side: $name did not start on port $port; its log:" >&2
+    cat "$logfile" >&2
+    exit 1
+}
+
+# --- the runs ------------------------------------------------------------------------------------------------------
+selected() { [[ -z "$only" ]] || [[ ",$only," == *",$1,"* ]]; }
+started_at="$(date -u '+%Y-%m-%d %H:%M UTC')"
+load_at_start="$(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq 1 "$rounds"); do
+    order=("${brokers[@]}")
+    (( round % 2 == 0 )) && order=(mosquitto broker)
+    for entry in "${scenarios[@]}"; do
+        IFS='|' read -r key title args <<<"$entry"
+        selected "$key" || continue
+        for name in "${order[@]}"; do
+            port="$(free_port)"
+            start_broker "$name" "$port" "$work/$key.$name.$round.log"
+            sleep 1
+            log "round $round/$rounds  $key  $name"
+            # shellcheck disable=SC2086  # $args is a list of words
+            "${pin_tool[@]}" dotnet "$bench_dll" load $args --port "$port" --warmup "$warmup" --duration "$duration" \
+                --broker-pid "$broker_pid" --label "$name" --json "$work/$key.$name.$round.json" \
+                >>"$work/tables.md" || log "  (exit $?: the load tool reported loss, duplicates or a problem; see the table)"
+            if ! kill -0 "$broker_pid" 2>/dev/null; then
+                log "  $name exited during the run; its log: $work/$key.$name.$round.log"
+            fi
+            stop_broker
+            sleep 1
+        done
+    done
+done
+
+# --- the table -----------------------------------------------------------------------------------------------------
+# median KEY BROKER JQ-EXPRESSION: the median over rounds, or empty when no run produced a number.
+median() {
+    local files=("$work/$1.$2".*.json)
+    [[ -e "${files[0]}" ]] || { echo ""; return; }
+    jq -s "[.[] | ($3) | select(. != null)] | sort |
+        if length == 0 then empty
+        elif length % 2 == 1 then .[(length - 1) / 2]
+        else (.[length / 2 - 1] + .[length / 2]) / 2 end" "${files[@]}"
+}
+fmt() {   # fmt VALUE DECIMALS
+    [[ -z "$1" ]] && { echo "n/a"; return; }
+    LC_ALL=C printf "%'.${2}f" "$1"
+}
+ratio() {
+    [[ -z "$1" || -z "$2" ]] && { echo "n/a"; return; }
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2fx", a / b }'
+}
+pair() { echo "$(fmt "$(median "$1" broker "$3")" "$4") / $(fmt "$(median "$1" mosquitto "$3")" "$4")"; }
+
+row() {   # row KEY TITLE FIGURE JQ DECIMALS
+    local b m
+    b="$(median "$1" broker "$4")"
+    m="$(median "$1" mosquitto "$4")"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$3" "$(fmt "$b" "$5")" "$(fmt "$m" "$5")" "$(ratio "$b" "$m")" \
+        "$(pair "$1" x '.lost' 0) ($(pair "$1" x 'if .acknowledged_lost == null then null else .acknowledged_lost end' 0) acked)" \
+        "$(pair "$1" x '.broker_cpu_percent' 0)" "$(pair "$1" x '(.broker_rss_bytes // null) | if . == null then null else . / 1048576 end' 1)" \
+        "$(pair "$1" x '.tool_cpu_percent' 0)"
+}
+
+machine_cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+mosquitto_version="$("$mosquitto_bin" -h 2>/dev/null | head -1 || true)"
+{
+    echo "# Side-by-side: this broker vs mosquitto"
+    echo
+    [[ -n "$note" ]] && { echo "$note"; echo; }
+    echo "Produced by \`Broker.Bench/run-side-by-side.sh --rounds $rounds --warmup $warmup --duration $duration${only:+ --only $only}\`"
+    echo "on $started_at, commit \`$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\`. Medians of $rounds round(s);"
+    echo "brokers alternate which goes first, each run starts a fresh broker. Broker pinned to core 0 (\`taskset -c 0\`), load"
+    echo "tool to core 1, 127.0.0.1, 64-byte payloads, MQTT 3.1.1, ${warmup} s warm-up then ${duration} s measured."
+    echo
+    echo "| machine | |"
+    echo "| --- | --- |"
+    echo "| cores (nproc) | $cores |"
+    echo "| CPU | $machine_cpu |"
+    echo "| kernel | $(uname -r) |"
+    echo "| .NET SDK | $(dotnet --version) |"
+    echo "| mosquitto | ${mosquitto_version#mosquitto } |"
+    echo "| load average at start | $load_at_start |"
+    echo
+    echo "Settings. This broker: \`--max-mqueue-len 1000000 --max-inflight 1024 --max-awaiting-rel 65535\`, no persistence."
+    echo "mosquitto: \`max_queued_messages 1000000\`, \`max_inflight_messages 1024\`, \`persistence false\`, \`max_connections -1\`,"
+    echo "\`set_tcp_nodelay true\` (this broker sets TCP_NODELAY on every connection)."
+    echo
+    echo "Each cell pair is \"this broker / mosquitto\". *lost* counts deliveries that never arrived over the whole run (warm-up"
+    echo "included, after a drain); *acked* counts QoS 1 messages the broker PUBACKed that never arrived. *load tool CPU* is"
+    echo "the load generator's own core: far below 100 % means it was not the bottleneck."
+    echo
+    echo "| scenario | figure | this broker | mosquitto | ratio | lost (acked lost) | broker CPU % | broker RSS MB | load tool CPU % |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    for entry in "${scenarios[@]}"; do
+        IFS='|' read -r key title args <<<"$entry"
+        selected "$key" || continue
+        case "$key" in
+            idle-*)
+                row "$key" "$title" "connects/s" '.connects_per_s' 0
+                row "$key" "$title" "RSS held per connection, KB" \
+                    'if .broker_rss_bytes == null or .broker_rss_before_bytes == null then null else (.broker_rss_bytes - .broker_rss_before_bytes) / .connections / 1024 end' 2
+                ;;
+            latency-*)
+                row "$key" "$title" "latency p50, µs" '.latency_p50_us' 0
+                row "$key" "$title" "latency p99, µs" '.latency_p99_us' 0
+                row "$key" "$title" "latency p99.9, µs" '.latency_p999_us' 0
+                ;;
+            *)
+                row "$key" "$title" "delivered msg/s" '.delivered_per_s' 0
+                ;;
+        esac
+    done
+    echo
+    echo "For latency, a ratio above 1 means this broker is slower. Under saturation (all but the latency row) latency is"
+    echo "queueing time and is left out here; the per-run tables below have it."
+    echo
+    echo "<details><summary>Per-run tables</summary>"
+    echo
+    cat "$work/tables.md"
+    echo
+    echo "</details>"
+} >"$out"
+
+log "wrote $out (raw results in $work)"
