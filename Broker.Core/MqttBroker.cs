@@ -25,6 +25,7 @@ public sealed partial class MqttBroker : IAsyncDisposable
     private readonly ITimer _housekeeping;
     private readonly CancellationTokenSource _shutdown = new();
     private long _clientIdSequence;
+    private long _publisherPauses;
     private int _disposed;
 
     public MqttBroker(BrokerOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
@@ -71,6 +72,12 @@ public sealed partial class MqttBroker : IAsyncDisposable
     internal ILogger Logger { get; }
 
     internal Router Router => _router;
+
+    /// <summary>
+    /// Times a publisher's socket reads were paused because a subscriber it published to had too much waiting
+    /// (back-pressure instead of dropping). EMQX has no such counter; it is kept beside its metrics.
+    /// </summary>
+    public long PublisherPauses => Interlocked.Read(ref _publisherPauses);
 
     /// <summary>Connections being served, including those that have not sent CONNECT yet.</summary>
     public int OpenConnections => _connections.Count;
@@ -173,6 +180,8 @@ public sealed partial class MqttBroker : IAsyncDisposable
 
         _shutdown.Dispose();
     }
+
+    internal void CountPublisherPause() => Interlocked.Increment(ref _publisherPauses);
 
     internal string NewClientId()
     {

@@ -24,6 +24,8 @@ internal sealed partial class MqttConnection
     private readonly IDuplexPipe _transport;
     private readonly long _createdAt;
     private int _state;
+    private CongestionGate? _stalledGate;
+    private long _stalledClosings;
     private int _closeRequested;
     private DisconnectReason _closeReason;
     private long _lastActivity;
@@ -37,6 +39,9 @@ internal sealed partial class MqttConnection
 
     private const int MinimumQoS0QueueLimit = 100_000;
 
+    /// <summary>The longest a publisher is held back by one congested subscriber.</summary>
+    private static readonly TimeSpan s_maximumBackPressureWait = TimeSpan.FromSeconds(1);
+
     public MqttConnection(MqttBroker broker, IDuplexPipe transport, ConnectionInfo info)
     {
         _broker = broker;
@@ -45,6 +50,7 @@ internal sealed partial class MqttConnection
         _createdAt = broker.TimeProvider.GetTimestamp();
         _lastActivity = _createdAt;
         CreatedAt = broker.TimeProvider.GetUtcNow();
+        Outbound = new OutboundQueue(this);
         MaximumPacketSize = broker.Options.MaximumPacketSize;
         OutboundWindow = broker.Options.MaximumInflight;
         QoS0QueueLimit = Math.Max(MinimumQoS0QueueLimit, broker.Options.MaximumQueueLength);
@@ -52,7 +58,7 @@ internal sealed partial class MqttConnection
 
     public ConnectionInfo Info { get; }
 
-    public OutboundQueue Outbound { get; } = new();
+    public OutboundQueue Outbound { get; }
 
     public ProtocolVersion Version { get; private set; } = ProtocolVersion.Unknown;
 
@@ -144,7 +150,16 @@ internal sealed partial class MqttConnection
         PipeReader input = _transport.Input;
         while (true)
         {
+            if (CongestionGate.TakeMet() is { } gate && !ReferenceEquals(gate.Owner, this) && !ReferenceEquals(gate.Owner, Session)
+                && !(ReferenceEquals(gate, _stalledGate) && gate.Closings == _stalledClosings))
+            {
+                // What we just routed filled a subscriber's queue: stop reading (TCP pushes back on this publisher)
+                // until it drains, bounded so that a subscriber that stopped reading cannot stall us for good.
+                await WaitForGateAsync(gate, cancellationToken).ConfigureAwait(false);
+            }
+
             ReadResult result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            CongestionGate.Forget();
             ReadOnlySequence<byte> buffer = result.Buffer;
             Volatile.Write(ref _lastActivity, _broker.TimeProvider.GetTimestamp());
             if (Volatile.Read(ref _closeRequested) != 0)
@@ -154,6 +169,7 @@ internal sealed partial class MqttConnection
             }
 
             long before = buffer.Length;
+            bool pausedEarly = false;
             try
             {
                 while (PacketDecoder.TryReadFrame(buffer, MaximumPacketSize, out FixedHeader header))
@@ -165,6 +181,13 @@ internal sealed partial class MqttConnection
                     buffer = buffer.Slice(header.PacketLength);
                     if (Volatile.Read(ref _closeRequested) != 0)
                     {
+                        break;
+                    }
+
+                    if (CongestionGate.AnyMet)
+                    {
+                        // Stop here, not at the end of the buffer: the rest waits until the gate opens (loop top).
+                        pausedEarly = true;
                         break;
                     }
                 }
@@ -188,12 +211,30 @@ internal sealed partial class MqttConnection
                 return;
             }
 
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted)
+            // Paused with whole packets left: mark only what was consumed as examined, so the next read returns them.
+            input.AdvanceTo(buffer.Start, pausedEarly ? buffer.Start : buffer.End);
+            if (result.IsCompleted && !pausedEarly)
             {
                 SetCloseReason(DisconnectReason.TransportClosed);
                 return;
             }
+        }
+    }
+
+    private async Task WaitForGateAsync(CongestionGate gate, CancellationToken cancellationToken)
+    {
+        _broker.CountPublisherPause();
+        try
+        {
+            // Real time on purpose: a bound on how long a socket goes unread, not a protocol timer.
+            await gate.WaitOpenAsync().WaitAsync(s_maximumBackPressureWait, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The consumer is not draining: go on, and do not wait on it again until it has drained once; its queue
+            // limits drop what does not fit, as they would without back-pressure.
+            _stalledGate = gate;
+            _stalledClosings = gate.Closings;
         }
     }
 

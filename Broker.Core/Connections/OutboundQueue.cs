@@ -55,6 +55,14 @@ internal sealed class OutboundQueue
     private int _pendingQoS0;
     private bool _completed;
 
+    /// <summary>QoS 0 publishes waiting before publishers to this connection are held back (<see cref="Gate"/>).</summary>
+    internal const int QoS0HighWater = 8192;
+
+    public OutboundQueue(object owner) => Gate = new CongestionGate { Owner = owner };
+
+    /// <summary>Closed while more than <see cref="QoS0HighWater"/> QoS 0 publishes wait for the writer.</summary>
+    public CongestionGate Gate { get; }
+
     /// <summary>QoS 0 publishes waiting in the queue; bounded so a slow consumer cannot hold unbounded memory.</summary>
     public int PendingQoS0 => Volatile.Read(ref _pendingQoS0);
 
@@ -102,6 +110,10 @@ internal sealed class OutboundQueue
 
             _pending.Add(item);
             _pendingQoS0++;
+            if (_pendingQoS0 >= QoS0HighWater)
+            {
+                Gate.Close();
+            }
         }
 
         _signal.Set();
@@ -116,6 +128,7 @@ internal sealed class OutboundQueue
             _completed = true;
         }
 
+        Gate.Open();
         _signal.Set();
     }
 
@@ -144,14 +157,18 @@ internal sealed class OutboundQueue
     /// <summary>Takes everything queued. The caller clears the list and passes it back through <see cref="Recycle"/>.</summary>
     public List<OutboundItem> TakeAll()
     {
+        List<OutboundItem> taken;
         lock (_lock)
         {
-            List<OutboundItem> taken = _pending;
+            taken = _pending;
             _pending = _spare;
             _spare = null!;
             _pendingQoS0 = 0;
-            return taken;
         }
+
+        // Everything waiting is now the writer's: publishers may go on.
+        Gate.Open();
+        return taken;
     }
 
     public void Recycle(List<OutboundItem> list)

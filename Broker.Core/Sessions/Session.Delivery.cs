@@ -159,6 +159,23 @@ public sealed partial class Session
         }
 
         _queue.Enqueue(delivery);
+        if (_connection is not null && _queue.Count >= QueueHighWater(max))
+        {
+            // A connected client falling behind: hold its publishers back before the queue has to drop.
+            Gate.Close();
+        }
+    }
+
+    /// <summary>Queue length at which publishers to a connected session are held back: 3/4 of max_mqueue_len.</summary>
+    private static int QueueHighWater(int max) => max > 0 ? Math.Max(1, max / 4 * 3) : 10_000;
+
+    /// <summary>Reopens the gate once the queue is down to half the high-water mark (or the client went away).</summary>
+    private void OpenGateIfDrainedLocked()
+    {
+        if (Gate.IsClosed && (_connection is null || _queue.Count <= QueueHighWater(_broker.Options.MaximumQueueLength) / 2))
+        {
+            Gate.Open();
+        }
     }
 
     private void CountDropped(CounterId reason)
@@ -207,6 +224,8 @@ public sealed partial class Session
                 SendNewLocked(connection, next, now);
             }
         }
+
+        OpenGateIfDrainedLocked();
     }
 
     /// <summary>PUBACK from the client: the QoS 1 delivery is done [MQTT-4.3.2].</summary>

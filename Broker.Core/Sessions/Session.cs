@@ -27,9 +27,13 @@ public sealed partial class Session
         _broker = broker;
         ClientId = clientId;
         CreatedAt = createdAt;
+        Gate = new CongestionGate { Owner = this };
     }
 
     internal Lock Sync { get; } = new();
+
+    /// <summary>Closed while this connected session's queue is past its high-water mark: publishers to it wait.</summary>
+    internal CongestionGate Gate { get; }
 
     public string ClientId { get; }
 
@@ -165,6 +169,7 @@ public sealed partial class Session
             _queue.Clear();
             _awaitingRel.Clear();
             _connection = null;
+            Gate.Open();
             return subscriptions;
         }
     }
@@ -194,6 +199,9 @@ public sealed partial class Session
 
             _connection = null;
             ExpiresAt = expiresAt;
+
+            // Offline, the queue drops its oldest instead (EMQX): nobody waits for a client that is gone.
+            Gate.Open();
             return true;
         }
     }
