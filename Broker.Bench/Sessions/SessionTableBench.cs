@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using BenchmarkDotNet.Attributes;
 using Broker.Core;
 using Broker.Core.Configuration;
@@ -10,6 +11,7 @@ namespace Broker.Bench.Sessions;
 /// the stored strings, as a CONNECT decodes a fresh string, so every hit compares characters.
 /// </summary>
 [MemoryDiagnoser]
+[SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet owns the lifetime: the broker is disposed in [GlobalCleanup].")]
 public class SessionTableBench
 {
     private const int Batch = 100;
