@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Broker.Bench.Support;
 using Broker.Core;
 using Broker.Core.Codec;
 using Broker.Core.Packets;
@@ -14,10 +15,21 @@ namespace Broker.Bench.EndToEnd;
 /// </summary>
 internal sealed class PipeConnection
 {
-    private static readonly PipeOptions s_options = new(useSynchronizationContext: false, pauseWriterThreshold: 0, resumeWriterThreshold: 0);
+    /// <summary>
+    /// Set <c>BENCH_THREADPOOL_SCHEDULER=1</c> to wake the broker's read loop through <see cref="PipeScheduler.ThreadPool"/>,
+    /// as Broker.Transport's socket pipes do; the default is <see cref="IOQueue"/>, which does not allocate per wake.
+    /// </summary>
+    private static readonly PipeScheduler s_brokerReadScheduler =
+        Environment.GetEnvironmentVariable("BENCH_THREADPOOL_SCHEDULER") == "1" ? PipeScheduler.ThreadPool : new IOQueue();
 
-    private readonly Pipe _toBroker = new(s_options);
-    private readonly Pipe _fromBroker = new(s_options);
+    private static readonly PipeOptions s_toBroker = new(readerScheduler: s_brokerReadScheduler, useSynchronizationContext: false, pauseWriterThreshold: 0, resumeWriterThreshold: 0);
+
+    // The drain loop runs inline in the broker's flush: counting bytes needs no thread-pool hop, and a hop would add a
+    // work item allocation per flush that belongs to this harness, not to the broker.
+    private static readonly PipeOptions s_fromBroker = new(readerScheduler: PipeScheduler.Inline, useSynchronizationContext: false, pauseWriterThreshold: 0, resumeWriterThreshold: 0);
+
+    private readonly Pipe _toBroker = new(s_toBroker);
+    private readonly Pipe _fromBroker = new(s_fromBroker);
     private readonly Action _onTarget;
     private long _received;
     private long _target = long.MaxValue;
