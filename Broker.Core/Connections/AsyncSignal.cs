@@ -7,13 +7,17 @@ namespace Broker.Core.Connections;
 /// (a <see cref="ManualResetValueTaskSourceCore{TResult}"/> recycled per wait). Continuations run on the
 /// thread pool so a publisher that sets it never runs the writer loop inline.
 /// </summary>
-internal sealed class AsyncSignal : IValueTaskSource
+/// <remarks>
+/// The signal queues itself as the work item and completes the wait from there (Kestrel's IOQueue trick): letting the
+/// core run continuations asynchronously would allocate a thread-pool work item per wake.
+/// </remarks>
+internal sealed class AsyncSignal : IValueTaskSource, IThreadPoolWorkItem
 {
     private const int Idle = 0;
     private const int Waiting = 1;
     private const int Signaled = 2;
 
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
     private int _state;
 
     /// <summary>Completes when <see cref="Set"/> has been called since the last wait returned. One waiter at a time.</summary>
@@ -55,13 +59,16 @@ internal sealed class AsyncSignal : IValueTaskSource
             }
             else if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
             {
-                _core.SetResult(true);
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
                 return;
             }
 
             spinWait.SpinOnce();
         }
     }
+
+    /// <summary>Runs on the thread pool after a <see cref="Set"/> that found a waiter; the waiter cannot re-arm before this.</summary>
+    void IThreadPoolWorkItem.Execute() => _core.SetResult(true);
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 
