@@ -51,8 +51,9 @@ internal sealed class OutboundQueue
 {
     private readonly Lock _lock = new();
     private readonly AsyncSignal _signal = new();
-    private List<OutboundItem> _pending = new(16);
-    private List<OutboundItem> _spare = new(16);
+    // Empty until used: an idle connection should cost little (both grow to the largest batch and stay there).
+    private List<OutboundItem> _pending = [];
+    private List<OutboundItem> _spare = [];
     private int _pendingQoS0;
     private bool _completed;
 

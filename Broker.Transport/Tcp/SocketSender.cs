@@ -12,7 +12,9 @@ namespace Broker.Transport.Tcp;
 /// </summary>
 internal sealed class SocketSender : SocketAwaitableEventArgs
 {
-    private readonly List<ArraySegment<byte>> _bufferList = new(MaxSegmentsPerSend);
+    // Grows with the largest gathered send this connection has made: an idle connection holds none of it (4 KB at
+    // the maximum), one that moves batches keeps what it needed.
+    private readonly List<ArraySegment<byte>> _bufferList = [];
 
     /// <summary>
     /// Segments per gathered send. Linux caps a sendmsg at IOV_MAX (1024) iovecs; 256 pool blocks (1 MB at 4 KB)
