@@ -229,30 +229,7 @@ public sealed partial class Session
     }
 
     /// <summary>PUBACK from the client: the QoS 1 delivery is done [MQTT-4.3.2].</summary>
-    internal AckOutcome OnPubAck(ushort packetId)
-    {
-        lock (Sync)
-        {
-            if (!_inflight.TryGetValue(packetId, out InflightEntry entry))
-            {
-                return AckOutcome.NotFound;
-            }
-
-            if (entry.State != InflightState.AwaitingPubAck)
-            {
-                // The identifier belongs to a QoS 2 delivery: not this client's to end with PUBACK.
-                return AckOutcome.InUse;
-            }
-
-            RemoveInflightLocked(packetId, entry);
-            if (_connection is { } connection)
-            {
-                FillWindowLocked(connection);
-            }
-
-            return AckOutcome.Completed;
-        }
-    }
+    internal AckOutcome OnPubAck(ushort packetId) => CompleteDelivery(packetId, InflightState.AwaitingPubAck);
 
     /// <summary>PUBREC: release with PUBREL, or on a v5 error reason forget the message [MQTT-4.3.3].</summary>
     internal AckOutcome OnPubRec(ushort packetId, ReasonCode reasonCode)
@@ -310,8 +287,11 @@ public sealed partial class Session
         }
     }
 
-    /// <summary>PUBCOMP: the QoS 2 delivery is done.</summary>
-    internal AckOutcome OnPubComp(ushort packetId)
+    /// <summary>PUBCOMP: the QoS 2 delivery is done [MQTT-4.3.3].</summary>
+    internal AckOutcome OnPubComp(ushort packetId) => CompleteDelivery(packetId, InflightState.AwaitingPubComp);
+
+    /// <summary>Ends the delivery holding <paramref name="packetId"/> if it is in <paramref name="expected"/>, and refills the window.</summary>
+    private AckOutcome CompleteDelivery(ushort packetId, InflightState expected)
     {
         lock (Sync)
         {
@@ -320,8 +300,9 @@ public sealed partial class Session
                 return AckOutcome.NotFound;
             }
 
-            if (entry.State != InflightState.AwaitingPubComp)
+            if (entry.State != expected)
             {
+                // The identifier is in flight in another handshake (a PUBACK for a QoS 2 delivery...).
                 return AckOutcome.InUse;
             }
 
