@@ -59,6 +59,14 @@ internal sealed class Router
         return delivered;
     }
 
+    /// <summary>Whether any subscription matches <paramref name="topic"/>: lets $SYS skip building events nobody reads.</summary>
+    internal bool HasSubscribers(ReadOnlySpan<byte> topic)
+    {
+        var probe = default(Probe);
+        Trie.Match(topic, ref probe);
+        return probe.Found;
+    }
+
     /// <summary>
     /// Hands a shared-subscription message whose member session ended unacknowledged to another member of the same
     /// group, connected ones first; dropped (and counted) when none is left.
@@ -107,6 +115,15 @@ internal sealed class Router
         var hash = default(HashCode);
         hash.AddBytes(topic);
         return hash.ToHashCode() & int.MaxValue;
+    }
+
+    private struct Probe : ITopicMatchVisitor<Session, SubscriptionOptions>
+    {
+        public bool Found;
+
+        public void OnSubscriber(Session key, in SubscriptionOptions value) => Found = true;
+
+        public void OnSharedGroup(SharedGroup<Session, SubscriptionOptions> group) => Found = true;
     }
 
     /// <summary>One session's merged view of the subscriptions that matched.</summary>

@@ -89,8 +89,10 @@ internal sealed class SysTopics
 
     public void ClientConnected(MqttConnection connection)
     {
-        if (!Enabled)
+        string topic = Prefix + "clients/" + connection.ClientId + "/connected";
+        if (!Enabled || !_broker.Router.HasSubscribers(Encoding.UTF8.GetBytes(topic)))
         {
+            // Not retained, so with nobody subscribed there is nothing to build: connects stay cheap.
             return;
         }
 
@@ -117,13 +119,15 @@ internal sealed class SysTopics
             w.WriteNumber("connected_at", connection.ConnectedAt.ToUnixTimeMilliseconds());
             w.WriteNumber("ts", _broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         });
-        Publish(Prefix + "clients/" + connection.ClientId + "/connected", json);
+        Publish(topic, json);
     }
 
     public void ClientDisconnected(MqttConnection connection, DisconnectReason reason)
     {
-        if (!Enabled)
+        string topic = Prefix + "clients/" + connection.ClientId + "/disconnected";
+        if (!Enabled || !_broker.Router.HasSubscribers(Encoding.UTF8.GetBytes(topic)))
         {
+            // Not retained, so with nobody subscribed there is nothing to build: connects stay cheap.
             return;
         }
 
@@ -136,7 +140,7 @@ internal sealed class SysTopics
             w.WriteNumber("disconnected_at", now);
             w.WriteNumber("ts", now);
         });
-        Publish(Prefix + "clients/" + connection.ClientId + "/disconnected", json);
+        Publish(topic, json);
     }
 
     /// <summary>EMQX's disconnect reason words.</summary>
