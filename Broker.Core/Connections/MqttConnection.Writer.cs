@@ -24,8 +24,19 @@ internal sealed partial class MqttConnection
         PipeWriter output = _transport.Output;
         try
         {
-            while (await Outbound.WaitAsync().ConfigureAwait(false))
+            while (true)
             {
+                if (!Outbound.HasWork(out bool completed))
+                {
+                    if (completed)
+                    {
+                        break;
+                    }
+
+                    await Outbound.WaitForSignalAsync().ConfigureAwait(false);
+                    continue;
+                }
+
                 List<OutboundItem> batch = Outbound.TakeAll();
                 var sent = default(SentTally);
                 long now = _broker.TimeProvider.GetTimestamp();
