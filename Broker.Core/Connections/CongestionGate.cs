@@ -38,7 +38,14 @@ internal sealed class CongestionGate
     public static bool AnyMet => t_met is not null;
 
     /// <summary>Opens the gate and releases every publisher waiting on it.</summary>
-    public void Open() => Interlocked.Exchange(ref _opened, null)?.TrySetResult();
+    public void Open()
+    {
+        // Called once per writer batch: a plain read keeps the common, already-open case free of an interlocked write.
+        if (Volatile.Read(ref _opened) is not null)
+        {
+            Interlocked.Exchange(ref _opened, null)?.TrySetResult();
+        }
+    }
 
     /// <summary>Completes when the gate is open.</summary>
     public Task WaitOpenAsync() => Volatile.Read(ref _opened)?.Task ?? Task.CompletedTask;

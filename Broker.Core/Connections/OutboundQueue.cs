@@ -64,20 +64,6 @@ internal sealed class OutboundQueue
     /// <summary>Closed while more than <see cref="QoS0HighWater"/> QoS 0 publishes wait for the writer.</summary>
     public CongestionGate Gate { get; }
 
-    /// <summary>QoS 0 publishes waiting in the queue; bounded so a slow consumer cannot hold unbounded memory.</summary>
-    public int PendingQoS0 => Volatile.Read(ref _pendingQoS0);
-
-    public bool IsCompleted
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _completed;
-            }
-        }
-    }
-
     /// <summary>Appends an item; false once the queue is completed (the connection is closing).</summary>
     public bool TryEnqueue(in OutboundItem item)
     {

@@ -89,8 +89,13 @@ internal sealed class SysTopics
 
     public void ClientConnected(MqttConnection connection)
     {
-        string topic = Prefix + "clients/" + connection.ClientId + "/connected";
-        if (!Enabled || !_broker.Router.HasSubscribers(Encoding.UTF8.GetBytes(topic)))
+        if (!Enabled)
+        {
+            return;
+        }
+
+        byte[] topic = Encoding.UTF8.GetBytes(Prefix + "clients/" + connection.ClientId + "/connected");
+        if (!_broker.Router.HasSubscribers(topic))
         {
             // Not retained, so with nobody subscribed there is nothing to build: connects stay cheap.
             return;
@@ -124,8 +129,13 @@ internal sealed class SysTopics
 
     public void ClientDisconnected(MqttConnection connection, DisconnectReason reason)
     {
-        string topic = Prefix + "clients/" + connection.ClientId + "/disconnected";
-        if (!Enabled || !_broker.Router.HasSubscribers(Encoding.UTF8.GetBytes(topic)))
+        if (!Enabled)
+        {
+            return;
+        }
+
+        byte[] topic = Encoding.UTF8.GetBytes(Prefix + "clients/" + connection.ClientId + "/disconnected");
+        if (!_broker.Router.HasSubscribers(topic))
         {
             // Not retained, so with nobody subscribed there is nothing to build: connects stay cheap.
             return;
@@ -179,9 +189,11 @@ internal sealed class SysTopics
 
     private void Publish(string topic, string payload, bool retain) => Publish(topic, Encoding.UTF8.GetBytes(payload), retain);
 
-    private void Publish(string topic, byte[] payload, bool retain = false)
+    private void Publish(string topic, byte[] payload, bool retain = false) => Publish(Encoding.UTF8.GetBytes(topic), payload, retain);
+
+    private void Publish(byte[] topic, byte[] payload, bool retain = false)
     {
-        var message = new Message(Encoding.UTF8.GetBytes(topic), payload, QualityOfService.AtMostOnce, retain)
+        var message = new Message(topic, payload, QualityOfService.AtMostOnce, retain)
         {
             IsSystem = true,
             Timestamp = _broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),

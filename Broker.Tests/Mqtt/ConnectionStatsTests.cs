@@ -28,7 +28,11 @@ public sealed class ConnectionStatsTests
         await member.ExpectClosedAsync();
         Assert.That(broker.Broker.Stats.GetCount(StatId.Connections), Is.Zero);
         Assert.That(broker.Broker.Stats.GetMax(StatId.Connections), Is.EqualTo(1));
-        Assert.That(broker.Broker.Disconnects.Get(DisconnectReason.ClientDisconnect), Is.EqualTo(1));
+        Assert.That(broker.Broker.Disconnects.Snapshot(), Is.EquivalentTo(new Dictionary<DisconnectReason, long>
+        {
+            [DisconnectReason.ConnectRefused] = 1,
+            [DisconnectReason.ClientDisconnect] = 1,
+        }));
 
         await silent.DropAsync();
         await silent.ExpectClosedAsync();

@@ -120,11 +120,7 @@ public sealed class WillTests
         await watch.ExpectNothingAsync();
         broker.Advance(TimeSpan.FromSeconds(1));
 
-        DisconnectPacket? disconnect = await client.ExpectClosedAsync();
-        if (version == ProtocolVersion.V500)
-        {
-            Assert.That(disconnect?.ReasonCode, Is.EqualTo(ReasonCode.KeepAliveTimeout));
-        }
+        await client.ExpectClosedWithAsync(ReasonCode.KeepAliveTimeout);
 
         await watch.ExpectPublishAsync(WillTopic, "gone");
     }
@@ -323,11 +319,7 @@ public sealed class WillTests
         Assert.That(broker.Broker.Kick("c"), Is.True);
         Assert.That(broker.Broker.Kick("nobody"), Is.False);
 
-        DisconnectPacket? disconnect = await client.ExpectClosedAsync();
-        if (version == ProtocolVersion.V500)
-        {
-            Assert.That(disconnect?.ReasonCode, Is.EqualTo(ReasonCode.AdministrativeAction));
-        }
+        await client.ExpectClosedWithAsync(ReasonCode.AdministrativeAction);
 
         await watch.ExpectPublishAsync(WillTopic, "gone");
     }
@@ -342,11 +334,7 @@ public sealed class WillTests
 
         PipeClient second = await broker.ConnectAsync("c", version, cleanStart: false);
 
-        DisconnectPacket? disconnect = await first.ExpectClosedAsync();
-        if (version == ProtocolVersion.V500)
-        {
-            Assert.That(disconnect?.ReasonCode, Is.EqualTo(ReasonCode.SessionTakenOver));
-        }
+        await first.ExpectClosedWithAsync(ReasonCode.SessionTakenOver);
 
         await watch.ExpectPublishAsync(WillTopic, "first gone");
         await second.DisconnectAsync();

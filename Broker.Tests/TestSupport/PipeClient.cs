@@ -327,6 +327,16 @@ public sealed class PipeClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Asserts the broker closes the connection with <paramref name="v5Reason"/> in its DISCONNECT for a v5 client, and
+    /// with no DISCONNECT at all for 3.1/3.1.1, which have none from the server.
+    /// </summary>
+    public async Task ExpectClosedWithAsync(ReasonCode v5Reason)
+    {
+        DisconnectPacket? disconnect = await ExpectClosedAsync();
+        Assert.That(disconnect?.ReasonCode, Is.EqualTo(Version == ProtocolVersion.V500 ? v5Reason : (ReasonCode?)null), "DISCONNECT reason code (none for 3.1/3.1.1)");
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _toBroker.Writer.CompleteAsync();
