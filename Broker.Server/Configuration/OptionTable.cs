@@ -41,6 +41,8 @@ internal static class OptionTable
             static (o, v) => o.MqttTcp.MaxReadBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxReadBufferSize)),
         new(ListenerSection, "tcp-write-buffer-size", "BYTES", "Unsent bytes buffered per connection before the broker waits; 0 = no limit.",
             static (o, v) => o.MqttTcp.MaxWriteBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxWriteBufferSize)),
+        new(ListenerSection, "inline-io", "true|false", "Decode, route and send on the socket's I/O thread (one event loop per core) instead of the thread pool.",
+            static (o, v) => o.MqttTcp.PreferInlineScheduling = ParseBool(v), static o => Format(o.MqttTcp.PreferInlineScheduling)),
 
         // MQTT
         new(MqttSection, "max-packet-size", "BYTES", "Largest MQTT packet accepted (mqtt.max_packet_size).",

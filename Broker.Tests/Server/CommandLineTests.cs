@@ -25,6 +25,7 @@ public sealed class CommandLineTests
         ["--backlog", "128", Read(o => o.MqttTcp.Backlog), 128],
         ["--tcp-read-buffer-size", "65536", Read(o => o.MqttTcp.MaxReadBufferSize), 65536],
         ["--tcp-write-buffer-size", "0", Read(o => o.MqttTcp.MaxWriteBufferSize), 0],
+        ["--inline-io", "true", Read(o => o.MqttTcp.PreferInlineScheduling), true],
         ["--max-packet-size", "4096", Read(o => o.Broker.MaximumPacketSize), 4096],
         ["--max-clientid-len", "100", Read(o => o.Broker.MaximumClientIdLength), 100],
         ["--max-topic-levels", "0", Read(o => o.Broker.MaximumTopicLevels), 0],
