@@ -36,6 +36,7 @@ public sealed class SocketListener : IAsyncDisposable
     private readonly bool _waitForData;
     private readonly PipeOptions _inputOptions;
     private readonly PipeOptions _outputOptions;
+    private readonly SocketSenderPool _senderPool = new(PipeScheduler.Inline);
     private readonly ConcurrentDictionary<long, SocketConnection> _connections = new();
     private readonly CancellationTokenSource _closingConnections = new();
     private readonly Lock _stateLock = new();
@@ -45,6 +46,9 @@ public sealed class SocketListener : IAsyncDisposable
     private Task? _stopTask;
     private bool _started;
     private EndPoint _endPoint;
+    // The bound address when it is a specific one: then every accepted socket's local address is this one, and
+    // sharing it saves a getsockname and an endpoint per connection. Null for a wildcard bind.
+    private EndPoint? _sharedLocalEndPoint;
     private string _listenOn;
     private string _name;
     private int _currentConnections;
@@ -161,6 +165,10 @@ public sealed class SocketListener : IAsyncDisposable
 
             EndPoint bound = socket.LocalEndPoint!;
             Volatile.Write(ref _endPoint, bound);
+            if (bound is IPEndPoint ip && !ip.Address.Equals(IPAddress.Any) && !ip.Address.Equals(IPAddress.IPv6Any))
+            {
+                _sharedLocalEndPoint = bound;
+            }
             string listenOn = bound.ToString()!;
             Volatile.Write(ref _listenOn, listenOn);
             Volatile.Write(ref _name, TcpProtocol + ":" + listenOn);
@@ -255,6 +263,7 @@ public sealed class SocketListener : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _closingConnections.Dispose();
+            _senderPool.Dispose();
         }
     }
 
@@ -342,7 +351,8 @@ public sealed class SocketListener : IAsyncDisposable
         try
         {
             socket.NoDelay = true;
-            connection = new SocketConnection(Interlocked.Increment(ref _nextConnectionId), socket, _inputOptions, _outputOptions, _waitForData, _closeTimeout, _logger);
+            connection = new SocketConnection(
+                Interlocked.Increment(ref _nextConnectionId), socket, _sharedLocalEndPoint, _inputOptions, _outputOptions, _senderPool, _waitForData, _closeTimeout, _logger);
         }
         catch (SocketException)
         {
