@@ -55,6 +55,7 @@ internal sealed class OutboundQueue
     private List<OutboundItem> _spare = [];
     private int _pendingQoS0;
     private bool _completed;
+    private bool _firstBatchRecycled;
 
     /// <summary>QoS 0 publishes waiting before publishers to this connection are held back (<see cref="Gate"/>).</summary>
     internal const int QoS0HighWater = 8192;
@@ -160,6 +161,14 @@ internal sealed class OutboundQueue
     public void Recycle(List<OutboundItem> list)
     {
         list.Clear();
+        if (!_firstBatchRecycled)
+        {
+            // The first batch is the CONNACK: let its array go, since most connections (idle ones above all) never
+            // need another; one that does allocates again, once, and keeps it.
+            _firstBatchRecycled = true;
+            list.Capacity = 0;
+        }
+
         lock (_lock)
         {
             _spare = list;

@@ -126,7 +126,7 @@ public sealed partial class Session
         }
 
         ushort id = AllocatePacketIdLocked();
-        _inflight[id] = new InflightEntry
+        InflightForInsert()[id] = new InflightEntry
         {
             Delivery = delivery,
             State = delivery.QoS == QualityOfService.AtLeastOnce ? InflightState.AwaitingPubAck : InflightState.AwaitingPubRec,
@@ -158,7 +158,7 @@ public sealed partial class Session
             CountDropped(dropped.QoS == QualityOfService.AtMostOnce ? CounterId.DeliveryDroppedQos0Msg : CounterId.DeliveryDroppedQueueFull);
         }
 
-        _queue.Enqueue(delivery);
+        QueueForInsert().Enqueue(delivery);
         if (_connection is not null && _queue.Count >= QueueHighWater(max))
         {
             // A connected client falling behind: hold its publishers back before the queue has to drop.
