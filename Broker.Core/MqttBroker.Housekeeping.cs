@@ -75,8 +75,9 @@ public sealed partial class MqttBroker
     {
         long retryBefore = now - (long)(Options.RetryInterval.TotalSeconds * frequency);
         long relBefore = now - (long)(Options.AwaitRelTimeout.TotalSeconds * frequency);
-        foreach (Session session in Sessions.Snapshot())
+        foreach (KeyValuePair<string, Session> entry in Sessions.Entries)
         {
+            Session session = entry.Value;
             MqttConnection? connection = session.Connection;
             if (connection is null)
             {
