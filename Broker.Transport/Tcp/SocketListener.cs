@@ -77,8 +77,8 @@ public sealed class SocketListener : IAsyncDisposable
         Acceptors = options.Acceptors;
         MaxConnections = options.MaxConnections;
 
-        // The handler side of both pipes resumes on the thread pool, so broker code never runs on a loop's stack;
-        // the loops resume inline, since all they do next is start the next socket operation.
+        // The handler's side of the input resumes on the thread pool, so broker code never runs on the socket
+        // engine's thread; the receive loop resumes inline, since all it does next is start the next socket operation.
         long read = options.MaxReadBufferSize;
         long write = options.MaxWriteBufferSize;
         _inputOptions = new PipeOptions(
@@ -87,8 +87,10 @@ public sealed class SocketListener : IAsyncDisposable
             pauseWriterThreshold: read,
             resumeWriterThreshold: read / 2,
             useSynchronizationContext: false);
+        // The send loop (the output's reader) resumes inline on the handler's flush: all it does is a non-blocking
+        // send, and a thread-pool hop per flush costs more than the send itself (a CONNACK paid one of five hops).
         _outputOptions = new PipeOptions(
-            readerScheduler: PipeScheduler.ThreadPool,
+            readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: write,
             resumeWriterThreshold: write / 2,
@@ -369,8 +371,9 @@ public sealed class SocketListener : IAsyncDisposable
 
     private async Task ServeAsync(SocketConnection connection)
     {
-        // Leave the accept loop before the handler runs whatever it does before its first await.
-        await Task.Yield();
+        // Runs on the accept loop up to the handler's first await: connection set-up is a few allocations and the
+        // loops' first socket calls, cheaper than a thread-pool hop per connection (the accept loop resumes on the
+        // thread pool already, and the handler's packets are handled there, scheduled by the input pipe).
         try
         {
             if (_logger.IsEnabled(LogLevel.Debug))
