@@ -162,7 +162,7 @@ public sealed partial class Session
         if (_connection is not null && _queue.Count >= QueueHighWater(max))
         {
             // A connected client falling behind: hold its publishers back before the queue has to drop.
-            Gate.Close();
+            (_gate ??= new CongestionGate { Owner = this }).Close();
         }
     }
 
@@ -172,9 +172,9 @@ public sealed partial class Session
     /// <summary>Reopens the gate once the queue is down to half the high-water mark (or the client went away).</summary>
     private void OpenGateIfDrainedLocked()
     {
-        if (Gate.IsClosed && (_connection is null || _queue.Count <= QueueHighWater(_broker.Options.MaximumQueueLength) / 2))
+        if (_gate is { IsClosed: true } && (_connection is null || _queue.Count <= QueueHighWater(_broker.Options.MaximumQueueLength) / 2))
         {
-            Gate.Open();
+            _gate.Open();
         }
     }
 

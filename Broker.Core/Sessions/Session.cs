@@ -36,13 +36,15 @@ public sealed partial class Session
         _broker = broker;
         ClientId = clientId;
         CreatedAt = createdAt;
-        Gate = new CongestionGate { Owner = this };
     }
 
     internal Lock Sync { get; } = new();
 
-    /// <summary>Closed while this connected session's queue is past its high-water mark: publishers to it wait.</summary>
-    internal CongestionGate Gate { get; }
+    /// <summary>
+    /// Closed while this connected session's queue is past its high-water mark: publishers to it wait. Created under
+    /// <see cref="Sync"/> the first time the queue gets there; null for the sessions (most) that never fall behind.
+    /// </summary>
+    private CongestionGate? _gate;
 
     public string ClientId { get; }
 
@@ -190,7 +192,7 @@ public sealed partial class Session
             _queue = s_noQueue;
             _awaitingRel = s_noAwaitingRel;
             _connection = null;
-            Gate.Open();
+            _gate?.Open();
             return subscriptions;
         }
     }
@@ -222,7 +224,7 @@ public sealed partial class Session
             ExpiresAt = expiresAt;
 
             // Offline, the queue drops its oldest instead (EMQX): nobody waits for a client that is gone.
-            Gate.Open();
+            _gate?.Open();
             return true;
         }
     }
