@@ -58,7 +58,10 @@ public sealed class SocketListener : IAsyncDisposable
     private int _disposed;
 
     /// <param name="options">Read once here; later changes to it do not apply to this listener.</param>
-    /// <param name="handler">Serves one connection until it ends; it may throw, and is then logged, never rethrown.</param>
+    /// <param name="handler">
+    /// Serves one connection until it ends; it may throw, and is then logged, never rethrown. It starts on an accept
+    /// loop and runs there until its first await, so that part must be short and must not block.
+    /// </param>
     /// <param name="loggerFactory">Logs under <c>Broker.Transport.SocketListener</c>.</param>
     public SocketListener(SocketListenerOptions options, Func<IDuplexPipe, ConnectionInfo, CancellationToken, Task> handler, ILoggerFactory? loggerFactory = null)
     {
