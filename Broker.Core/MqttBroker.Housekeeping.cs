@@ -48,8 +48,10 @@ public sealed partial class MqttBroker
     private void CheckConnections(long now, long frequency)
     {
         long connectTimeout = (long)(Options.ConnectTimeout.TotalSeconds * frequency);
-        foreach (MqttConnection connection in _connections.Keys)
+        // Enumerating the entries takes no snapshot (Keys would copy 10k references a second).
+        foreach (KeyValuePair<MqttConnection, byte> entry in _connections)
         {
+            MqttConnection connection = entry.Key;
             if (connection.Session is null)
             {
                 if (now - connection.CreatedTimestamp > connectTimeout)
@@ -73,8 +75,9 @@ public sealed partial class MqttBroker
     {
         long retryBefore = now - (long)(Options.RetryInterval.TotalSeconds * frequency);
         long relBefore = now - (long)(Options.AwaitRelTimeout.TotalSeconds * frequency);
-        foreach (Session session in Sessions.Snapshot())
+        foreach (KeyValuePair<string, Session> entry in Sessions.Entries)
         {
+            Session session = entry.Value;
             MqttConnection? connection = session.Connection;
             if (connection is null)
             {

@@ -18,12 +18,14 @@ namespace Broker.Core;
 /// </summary>
 public sealed partial class MqttBroker : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<MqttConnection, Task> _connections = new();
+    // The value is unused: a connection's own task is RunConnectionAsync's result, and shutdown waits on _drained.
+    private readonly ConcurrentDictionary<MqttConnection, byte> _connections = new();
     private readonly Router _router;
     private readonly DelayedPublisher _delayed;
     private readonly SysTopics _sys;
     private readonly ITimer _housekeeping;
-    private readonly CancellationTokenSource _shutdown = new();
+    private readonly CancellationWatch _cancellationWatch;
+    private TaskCompletionSource? _drained;
     private long _clientIdSequence;
     private long _publisherPauses;
     private int _disposed;
@@ -40,6 +42,7 @@ public sealed partial class MqttBroker : IAsyncDisposable
         _router = new Router(this);
         _delayed = new DelayedPublisher(this);
         _sys = new SysTopics(this);
+        _cancellationWatch = new CancellationWatch(static (state, token) => ((MqttBroker)state!).OnConnectionTokenCancelled(token), this);
         _housekeeping = TimeProvider.CreateTimer(static state => ((MqttBroker)state!).Housekeeping(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
@@ -86,31 +89,62 @@ public sealed partial class MqttBroker : IAsyncDisposable
     public int DelayedCount => _delayed.Count;
 
     /// <summary>Serves one MQTT connection until the peer or the broker closes it. Never throws for bad input.</summary>
-    public async Task RunConnectionAsync(IDuplexPipe transport, ConnectionInfo info, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Cancelling <paramref name="cancellationToken"/> closes the connection (no DISCONNECT, as for a transport that
+    /// goes away). The broker registers once per distinct token, not once per connection: a listener passes the same
+    /// token to all of its connections, and an idle connection should hold nothing but its pending read.
+    /// </remarks>
+    public Task RunConnectionAsync(IDuplexPipe transport, ConnectionInfo info, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(transport);
-        ArgumentNullException.ThrowIfNull(info);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (transport is null || info is null)
+        {
+            return Task.FromException(new ArgumentNullException(transport is null ? nameof(transport) : nameof(info)));
+        }
 
-        var connection = new MqttConnection(this, transport, info);
-        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
-        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _connections[connection] = completion.Task;
-        try
+        if (Volatile.Read(ref _disposed) != 0)
         {
-            await connection.RunAsync(linked.Token).ConfigureAwait(false);
+            return Task.FromException(new ObjectDisposedException(nameof(MqttBroker)));
         }
-#pragma warning disable CA1031 // The last line of defence: one connection's bug must not take the process down.
-        catch (Exception ex)
-#pragma warning restore CA1031
+
+        var connection = new MqttConnection(this, transport, info, cancellationToken);
+        _connections[connection] = 0;
+        if (cancellationToken.CanBeCanceled)
         {
-            BrokerLog.UnexpectedError(Logger, connection.ClientId, ex);
+            _cancellationWatch.Add(cancellationToken);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                connection.RequestClose(DisconnectReason.ServerShutdown, null);
+            }
         }
-        finally
+
+        return connection.RunAsync();
+    }
+
+    /// <summary>The last step of <see cref="MqttConnection.RunAsync"/>, whatever happened before.</summary>
+    internal void OnConnectionEnded(MqttConnection connection)
+    {
+        _connections.TryRemove(connection, out _);
+        Disconnects.Increment(connection.CloseReason);
+        if (connection.CancellationToken.CanBeCanceled)
         {
-            _connections.TryRemove(connection, out _);
-            Disconnects.Increment(connection.CloseReason);
-            completion.TrySetResult();
+            _cancellationWatch.Remove(connection.CancellationToken);
+        }
+
+        if (Volatile.Read(ref _drained) is { } drained && _connections.IsEmpty)
+        {
+            drained.TrySetResult();
+        }
+    }
+
+    /// <summary>A token passed to <see cref="RunConnectionAsync"/> was cancelled: close the connections it was given to.</summary>
+    private void OnConnectionTokenCancelled(CancellationToken token)
+    {
+        foreach (KeyValuePair<MqttConnection, byte> entry in _connections)
+        {
+            if (entry.Key.CancellationToken == token)
+            {
+                entry.Key.RequestClose(DisconnectReason.ServerShutdown, null);
+            }
         }
     }
 
@@ -163,22 +197,28 @@ public sealed partial class MqttBroker : IAsyncDisposable
         }
 
         await _housekeeping.DisposeAsync().ConfigureAwait(false);
-        foreach (MqttConnection connection in _connections.Keys)
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _drained, drained);
+        foreach (KeyValuePair<MqttConnection, byte> entry in _connections)
         {
-            connection.RequestClose(DisconnectReason.ServerShutdown, ReasonCode.ServerShuttingDown);
+            entry.Key.RequestClose(DisconnectReason.ServerShutdown, ReasonCode.ServerShuttingDown);
         }
 
-        Task all = Task.WhenAll(_connections.Values);
+        if (_connections.IsEmpty)
+        {
+            drained.TrySetResult();
+        }
+
         try
         {
-            await all.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System).ConfigureAwait(false);
+            await drained.Task.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            await _shutdown.CancelAsync().ConfigureAwait(false);
+            // Each connection bounds its own close (the writer gets 5 s); give up waiting for the stragglers.
         }
 
-        _shutdown.Dispose();
+        _cancellationWatch.Dispose();
     }
 
     internal void CountPublisherPause() => Interlocked.Increment(ref _publisherPauses);

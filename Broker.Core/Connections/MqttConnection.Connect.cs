@@ -11,6 +11,10 @@ namespace Broker.Core.Connections;
 
 internal sealed partial class MqttConnection
 {
+    // Shared by every connection: queued bytes are only ever read (written to the output pipe).
+    private static readonly byte[] s_connAckAccepted = EncodeV3ConnAck(sessionPresent: false);
+    private static readonly byte[] s_connAckAcceptedSessionPresent = EncodeV3ConnAck(sessionPresent: true);
+
     private Message? _will;
     private uint _willDelayInterval;
 
@@ -234,11 +238,17 @@ internal sealed partial class MqttConnection
     {
         Session = session;
         ConnectedAt = _broker.TimeProvider.GetUtcNow();
-        byte[] bytes = Encode(w => PacketEncoder.WriteConnAck(w, connAck, Version));
+        // A 3.1/3.1.1 CONNACK that accepts is one of two fixed 4-byte packets: no encoding per connect.
+        byte[] bytes = !IsV5 && connAck.ReasonCode == ReasonCode.Success
+            ? connAck.SessionPresent ? s_connAckAcceptedSessionPresent : s_connAckAccepted
+            : Encode(w => PacketEncoder.WriteConnAck(w, connAck, Version));
         Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Encoded, Encoded = bytes, SentCounter = CounterId.PacketsConnackSent });
         Counters.Increment(CounterId.ClientConnack);
         Volatile.Write(ref _state, StateConnected);
     }
+
+    private static byte[] EncodeV3ConnAck(bool sessionPresent)
+        => Encode(w => PacketEncoder.WriteConnAck(w, new ConnAckPacket { ReasonCode = ReasonCode.Success, SessionPresent = sessionPresent }, ProtocolVersion.V311));
 
     /// <summary>A v5 DISCONNECT may change the session expiry, but not from 0 [MQTT-3.14.2-2].</summary>
     private void HandleDisconnect(ReadOnlySequence<byte> body)

@@ -42,11 +42,12 @@ internal sealed partial class MqttConnection
     /// <summary>The longest a publisher is held back by one congested subscriber.</summary>
     private static readonly TimeSpan s_maximumBackPressureWait = TimeSpan.FromSeconds(1);
 
-    public MqttConnection(MqttBroker broker, IDuplexPipe transport, ConnectionInfo info)
+    public MqttConnection(MqttBroker broker, IDuplexPipe transport, ConnectionInfo info, CancellationToken cancellationToken = default)
     {
         _broker = broker;
         _transport = transport;
         Info = info;
+        CancellationToken = cancellationToken;
         _createdAt = broker.TimeProvider.GetTimestamp();
         _lastActivity = _createdAt;
         CreatedAt = broker.TimeProvider.GetUtcNow();
@@ -57,6 +58,9 @@ internal sealed partial class MqttConnection
     }
 
     public ConnectionInfo Info { get; }
+
+    /// <summary>The token the transport passed in; the broker closes this connection when it is cancelled.</summary>
+    public CancellationToken CancellationToken { get; }
 
     public OutboundQueue Outbound { get; }
 
@@ -123,109 +127,133 @@ internal sealed partial class MqttConnection
     private bool IsV5 => Version == ProtocolVersion.V500;
 
     /// <summary>Serves the connection until it ends. Never throws.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <remarks>
+    /// The read loop is written out here rather than in a method of its own: while idle, each awaiting async method
+    /// holds a state machine box, and an idle connection should hold the read loop's and the writer's, nothing more.
+    /// Cancellation comes through <see cref="RequestClose"/> (which cancels the pending read), not a token per read.
+    /// </remarks>
+    public async Task RunAsync()
     {
-        Task writer = WriterLoopAsync();
         try
         {
-            await ReadLoopAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            SetCloseReason(DisconnectReason.ServerShutdown);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
-        {
-            SetCloseReason(DisconnectReason.TransportError);
-            BrokerLog.TransportError(_broker.Logger, ClientId, ex);
-        }
-        finally
-        {
-            await CloseAsync(writer).ConfigureAwait(false);
-        }
-    }
-
-    private async Task ReadLoopAsync(CancellationToken cancellationToken)
-    {
-        PipeReader input = _transport.Input;
-        while (true)
-        {
-            if (CongestionGate.TakeMet() is { } gate && !ReferenceEquals(gate.Owner, this) && !ReferenceEquals(gate.Owner, Session)
-                && !(ReferenceEquals(gate, _stalledGate) && gate.Closings == _stalledClosings))
-            {
-                // What we just routed filled a subscriber's queue: stop reading (TCP pushes back on this publisher)
-                // until it drains, bounded so that a subscriber that stopped reading cannot stall us for good.
-                await WaitForGateAsync(gate, cancellationToken).ConfigureAwait(false);
-            }
-
-            ReadResult result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            CongestionGate.Forget();
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            Volatile.Write(ref _lastActivity, _broker.TimeProvider.GetTimestamp());
-            if (Volatile.Read(ref _closeRequested) != 0)
-            {
-                input.AdvanceTo(buffer.End);
-                return;
-            }
-
-            long before = buffer.Length;
-            bool pausedEarly = false;
-            bool batch = SignalBatch.Open();
+            Task writer = WriterLoopAsync();
             try
             {
-                while (PacketDecoder.TryReadFrame(buffer, MaximumPacketSize, out FixedHeader header))
+                PipeReader input = _transport.Input;
+                while (true)
                 {
-                    ReadOnlySequence<byte> body = buffer.Slice(header.HeaderLength, header.RemainingLength);
-                    _receivedPackets++;
-                    Counters.Increment(CounterId.PacketsReceived);
-                    HandlePacket(header, body);
-                    buffer = buffer.Slice(header.PacketLength);
-                    if (Volatile.Read(ref _closeRequested) != 0)
+                    if (CongestionGate.TakeMet() is { } gate && !ReferenceEquals(gate.Owner, this) && !ReferenceEquals(gate.Owner, Session)
+                        && !(ReferenceEquals(gate, _stalledGate) && gate.Closings == _stalledClosings))
                     {
-                        break;
+                        // What we just routed filled a subscriber's queue: stop reading (TCP pushes back on this publisher)
+                        // until it drains, bounded so that a subscriber that stopped reading cannot stall us for good.
+                        await WaitForGateAsync(gate, CancellationToken).ConfigureAwait(false);
                     }
 
-                    if (CongestionGate.AnyMet)
+                    ReadResult result = await input.ReadAsync().ConfigureAwait(false);
+                    CongestionGate.Forget();
+                    if (!HandleRead(input, result))
                     {
-                        // Stop here, not at the end of the buffer: the rest waits until the gate opens (loop top).
-                        pausedEarly = true;
                         break;
                     }
                 }
             }
-            catch (ProtocolException ex)
+            catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
             {
-                OnProtocolError(ex);
-                input.AdvanceTo(buffer.End);
-                return;
+                SetCloseReason(DisconnectReason.ServerShutdown);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+            {
+                SetCloseReason(DisconnectReason.TransportError);
+                BrokerLog.TransportError(_broker.Logger, ClientId, ex);
             }
             finally
             {
-                long consumed = before - buffer.Length;
-                _receivedBytes += consumed;
-                Counters.Add(CounterId.BytesReceived, consumed);
-
-                // The subscribers this read filled get their writes now, one flush each, on this thread.
-                if (batch)
-                {
-                    SignalBatch.Close();
-                }
-            }
-
-            if (Volatile.Read(ref _closeRequested) != 0)
-            {
-                input.AdvanceTo(buffer.End);
-                return;
-            }
-
-            // Paused with whole packets left: mark only what was consumed as examined, so the next read returns them.
-            input.AdvanceTo(buffer.Start, pausedEarly ? buffer.Start : buffer.End);
-            if (result.IsCompleted && !pausedEarly)
-            {
-                SetCloseReason(DisconnectReason.TransportClosed);
-                return;
+                await CloseAsync(writer).ConfigureAwait(false);
             }
         }
+#pragma warning disable CA1031 // The last line of defence: one connection's bug must not take the process down.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            BrokerLog.UnexpectedError(_broker.Logger, ClientId, ex);
+        }
+        finally
+        {
+            _broker.OnConnectionEnded(this);
+        }
+    }
+
+    /// <summary>Handles the packets of one read; false when the connection is to end.</summary>
+    private bool HandleRead(PipeReader input, in ReadResult result)
+    {
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        Volatile.Write(ref _lastActivity, _broker.TimeProvider.GetTimestamp());
+        if (Volatile.Read(ref _closeRequested) != 0)
+        {
+            input.AdvanceTo(buffer.End);
+            return false;
+        }
+
+        long before = buffer.Length;
+        bool pausedEarly = false;
+        bool batch = SignalBatch.Open();
+        try
+        {
+            while (PacketDecoder.TryReadFrame(buffer, MaximumPacketSize, out FixedHeader header))
+            {
+                ReadOnlySequence<byte> body = buffer.Slice(header.HeaderLength, header.RemainingLength);
+                _receivedPackets++;
+                Counters.Increment(CounterId.PacketsReceived);
+                HandlePacket(header, body);
+                buffer = buffer.Slice(header.PacketLength);
+                if (Volatile.Read(ref _closeRequested) != 0)
+                {
+                    break;
+                }
+
+                if (CongestionGate.AnyMet)
+                {
+                    // Stop here, not at the end of the buffer: the rest waits until the gate opens (loop top).
+                    pausedEarly = true;
+                    break;
+                }
+            }
+        }
+        catch (ProtocolException ex)
+        {
+            OnProtocolError(ex);
+            input.AdvanceTo(buffer.End);
+            return false;
+        }
+        finally
+        {
+            long consumed = before - buffer.Length;
+            _receivedBytes += consumed;
+            Counters.Add(CounterId.BytesReceived, consumed);
+
+            // The subscribers this read filled get their writes now, one flush each, on this thread.
+            if (batch)
+            {
+                SignalBatch.Close();
+            }
+        }
+
+        if (Volatile.Read(ref _closeRequested) != 0)
+        {
+            input.AdvanceTo(buffer.End);
+            return false;
+        }
+
+        // Paused with whole packets left: mark only what was consumed as examined, so the next read returns them.
+        input.AdvanceTo(buffer.Start, pausedEarly ? buffer.Start : buffer.End);
+        if (result.IsCompleted && !pausedEarly)
+        {
+            SetCloseReason(DisconnectReason.TransportClosed);
+            return false;
+        }
+
+        return true;
     }
 
     private async Task WaitForGateAsync(CongestionGate gate, CancellationToken cancellationToken)

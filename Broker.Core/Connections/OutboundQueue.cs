@@ -55,14 +55,17 @@ internal sealed class OutboundQueue
     private List<OutboundItem> _spare = [];
     private int _pendingQoS0;
     private bool _completed;
+    private bool _firstBatchRecycled;
 
-    /// <summary>QoS 0 publishes waiting before publishers to this connection are held back (<see cref="Gate"/>).</summary>
+    /// <summary>QoS 0 publishes waiting before publishers to this connection are held back (its <see cref="CongestionGate"/> closes).</summary>
     internal const int QoS0HighWater = 8192;
 
-    public OutboundQueue(object owner) => Gate = new CongestionGate { Owner = owner };
+    private readonly object _owner;
 
-    /// <summary>Closed while more than <see cref="QoS0HighWater"/> QoS 0 publishes wait for the writer.</summary>
-    public CongestionGate Gate { get; }
+    // Created the first time the queue passes its high-water mark: most connections never do.
+    private CongestionGate? _gate;
+
+    public OutboundQueue(object owner) => _owner = owner;
 
     /// <summary>Appends an item; false once the queue is completed (the connection is closing).</summary>
     public bool TryEnqueue(in OutboundItem item)
@@ -99,7 +102,7 @@ internal sealed class OutboundQueue
             _pendingQoS0++;
             if (_pendingQoS0 >= QoS0HighWater)
             {
-                Gate.Close();
+                (_gate ??= new CongestionGate { Owner = _owner }).Close();
             }
         }
 
@@ -115,7 +118,7 @@ internal sealed class OutboundQueue
             _completed = true;
         }
 
-        Gate.Open();
+        Volatile.Read(ref _gate)?.Open();
         _signal.Set();
     }
 
@@ -153,13 +156,21 @@ internal sealed class OutboundQueue
         }
 
         // Everything waiting is now the writer's: publishers may go on.
-        Gate.Open();
+        Volatile.Read(ref _gate)?.Open();
         return taken;
     }
 
     public void Recycle(List<OutboundItem> list)
     {
         list.Clear();
+        if (!_firstBatchRecycled)
+        {
+            // The first batch is the CONNACK: let its array go, since most connections (idle ones above all) never
+            // need another; one that does allocates again, once, and keeps it.
+            _firstBatchRecycled = true;
+            list.Capacity = 0;
+        }
+
         lock (_lock)
         {
             _spare = list;

@@ -126,7 +126,7 @@ public sealed partial class Session
         }
 
         ushort id = AllocatePacketIdLocked();
-        _inflight[id] = new InflightEntry
+        InflightForInsert()[id] = new InflightEntry
         {
             Delivery = delivery,
             State = delivery.QoS == QualityOfService.AtLeastOnce ? InflightState.AwaitingPubAck : InflightState.AwaitingPubRec,
@@ -158,11 +158,11 @@ public sealed partial class Session
             CountDropped(dropped.QoS == QualityOfService.AtMostOnce ? CounterId.DeliveryDroppedQos0Msg : CounterId.DeliveryDroppedQueueFull);
         }
 
-        _queue.Enqueue(delivery);
+        QueueForInsert().Enqueue(delivery);
         if (_connection is not null && _queue.Count >= QueueHighWater(max))
         {
             // A connected client falling behind: hold its publishers back before the queue has to drop.
-            Gate.Close();
+            (_gate ??= new CongestionGate { Owner = this }).Close();
         }
     }
 
@@ -172,9 +172,9 @@ public sealed partial class Session
     /// <summary>Reopens the gate once the queue is down to half the high-water mark (or the client went away).</summary>
     private void OpenGateIfDrainedLocked()
     {
-        if (Gate.IsClosed && (_connection is null || _queue.Count <= QueueHighWater(_broker.Options.MaximumQueueLength) / 2))
+        if (_gate is { IsClosed: true } && (_connection is null || _queue.Count <= QueueHighWater(_broker.Options.MaximumQueueLength) / 2))
         {
-            Gate.Open();
+            _gate.Open();
         }
     }
 

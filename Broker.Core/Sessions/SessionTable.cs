@@ -11,6 +11,7 @@ public sealed class SessionTable
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly Lock[] _stripes;
+    private int _count;
 
     public SessionTable()
     {
@@ -21,7 +22,11 @@ public sealed class SessionTable
         }
     }
 
-    public int Count => _sessions.Count;
+    /// <summary>
+    /// Kept beside the dictionary: <see cref="ConcurrentDictionary{TKey, TValue}.Count"/> takes every one of its locks
+    /// (hundreds once it has grown), and every CONNECT and session end reads the count for the stats.
+    /// </summary>
+    public int Count => Volatile.Read(ref _count);
 
     public Session? Find(string clientId) => _sessions.TryGetValue(clientId, out Session? session) ? session : null;
 
@@ -31,9 +36,31 @@ public sealed class SessionTable
     /// <summary>The lock that serialises CONNECT, takeover and removal for <paramref name="clientId"/>.</summary>
     internal Lock GetLock(string clientId) => _stripes[(uint)StringComparer.Ordinal.GetHashCode(clientId) % (uint)_stripes.Length];
 
-    internal void Set(Session session) => _sessions[session.ClientId] = session;
+    /// <summary>Registers <paramref name="session"/> under its client id; callers hold <see cref="GetLock"/> for it.</summary>
+    internal void Set(Session session)
+    {
+        if (_sessions.TryAdd(session.ClientId, session))
+        {
+            Interlocked.Increment(ref _count);
+        }
+        else
+        {
+            _sessions[session.ClientId] = session;
+        }
+    }
 
     /// <summary>Removes <paramref name="session"/> only if it is still the one registered for its client id.</summary>
     internal bool Remove(Session session)
-        => ((ICollection<KeyValuePair<string, Session>>)_sessions).Remove(new KeyValuePair<string, Session>(session.ClientId, session));
+    {
+        if (!((ICollection<KeyValuePair<string, Session>>)_sessions).Remove(new KeyValuePair<string, Session>(session.ClientId, session)))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _count);
+        return true;
+    }
+
+    /// <summary>Every session, enumerated without a copy (housekeeping walks them all each second).</summary>
+    internal IEnumerable<KeyValuePair<string, Session>> Entries => _sessions;
 }

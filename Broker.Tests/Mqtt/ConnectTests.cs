@@ -1,4 +1,7 @@
 using System.Text;
+using Broker.Core;
+using Broker.Core.Codec;
+using Broker.Core.Diagnostics;
 using Broker.Core.Metrics;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
@@ -289,6 +292,63 @@ public sealed class ConnectTests
         await ExpectSilentCloseAsync(intruder);
         await ExpectPingRespAsync(owner);
         Assert.That(broker.Broker.Counters.Get(CounterId.SessionTakeovered), Is.Zero);
+    }
+
+    // A transport's token (a listener closing its connections) ends exactly the connections it was given, with no
+    // DISCONNECT, as when the transport goes away; connections served with another token go on.
+    [TestCase(ProtocolVersion.V311)]
+    [TestCase(ProtocolVersion.V500)]
+    public async Task TransportToken_Cancelled_ClosesOnlyItsConnections(ProtocolVersion version)
+    {
+        await using var broker = new TestBroker();
+        using var closing = new CancellationTokenSource();
+        using var other = new CancellationTokenSource();
+        await using var first = new PipeClient(broker.Broker, version, new ConnectionInfo(), closing.Token);
+        await using var second = new PipeClient(broker.Broker, version, new ConnectionInfo(), closing.Token);
+        await using var unrelated = new PipeClient(broker.Broker, version, new ConnectionInfo(), other.Token);
+        foreach ((PipeClient client, string id) in new[] { (first, "a"), (second, "b"), (unrelated, "c") })
+        {
+            Assert.That((await client.SendConnectAsync(Connect(version, id))).ReasonCode, Is.EqualTo(ReasonCode.Success));
+        }
+
+        await closing.CancelAsync();
+
+        Assert.That(await first.ExpectClosedAsync(), Is.Null, "no DISCONNECT");
+        Assert.That(await second.ExpectClosedAsync(), Is.Null, "no DISCONNECT");
+        await unrelated.PingAsync();
+        Assert.That(broker.Broker.Disconnects.Get(DisconnectReason.ServerShutdown), Is.EqualTo(2));
+    }
+
+    // A connection handed over with a token that is already cancelled is closed before anything is answered.
+    [Test]
+    public async Task TransportToken_AlreadyCancelled_ClosesAtOnce()
+    {
+        await using var broker = new TestBroker();
+        await using var client = new PipeClient(broker.Broker, ProtocolVersion.V500, new ConnectionInfo(), new CancellationToken(canceled: true));
+
+        await client.SendAsync(CodecDriver.Encode(output => PacketEncoder.WriteConnect(output, Connect(ProtocolVersion.V500, "c"))));
+
+        await ExpectSilentCloseAsync(client);
+        Assert.That(broker.Broker.Sessions.Count, Is.Zero);
+    }
+
+    // Once every connection given a token has ended, cancelling it touches nothing (its registration is gone).
+    [Test]
+    public async Task TransportToken_CancelledAfterItsConnectionsEnded_LeavesOthersOpen()
+    {
+        await using var broker = new TestBroker();
+        using var closing = new CancellationTokenSource();
+        var gone = new PipeClient(broker.Broker, ProtocolVersion.V500, new ConnectionInfo(), closing.Token);
+        Assert.That((await gone.SendConnectAsync(Connect(ProtocolVersion.V500, "gone"))).ReasonCode, Is.EqualTo(ReasonCode.Success));
+        await gone.DisconnectAsync();
+        await gone.Served.WaitAsync(PipeClient.ReceiveTimeout);
+        await gone.DisposeAsync();
+        PipeClient stays = await broker.ConnectAsync("stays");
+
+        await closing.CancelAsync();
+
+        await stays.PingAsync();
+        Assert.That(broker.Broker.Disconnects.Get(DisconnectReason.ServerShutdown), Is.Zero);
     }
 
     // Enhanced authentication (AUTH) is not offered [MQTT-3.1.2.11.9]: 0x8C Bad Authentication Method.

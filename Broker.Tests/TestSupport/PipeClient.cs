@@ -30,13 +30,19 @@ public sealed class PipeClient : IAsyncDisposable
 
     /// <summary>A connection the broker sees as coming from <paramref name="info"/> (addresses, listener).</summary>
     public PipeClient(MqttBroker broker, ProtocolVersion version, ConnectionInfo info)
+        : this(broker, version, info, CancellationToken.None)
+    {
+    }
+
+    /// <summary>A connection served with <paramref name="cancellationToken"/>, as a transport passes its own.</summary>
+    public PipeClient(MqttBroker broker, ProtocolVersion version, ConnectionInfo info, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(broker);
         ArgumentNullException.ThrowIfNull(info);
         Version = version;
         var transport = new DuplexPipe(_toBroker.Reader, _fromBroker.Writer);
-        Served = Task.Run(() => broker.RunConnectionAsync(transport, info));
-        _readLoop = Task.Run(ReadLoopAsync);
+        Served = Task.Run(() => broker.RunConnectionAsync(transport, info, cancellationToken), CancellationToken.None);
+        _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
     }
 
     public ProtocolVersion Version { get; set; }

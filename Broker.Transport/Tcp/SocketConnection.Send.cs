@@ -8,14 +8,17 @@ namespace Broker.Transport.Tcp;
 internal sealed partial class SocketConnection
 {
     /// <summary><see cref="Output"/> to the socket, everything available in one gathered send, until the handler completes it.</summary>
+    /// <remarks>
+    /// Only what the loop needs after a send (where the batch ends, whether it was the last) is kept across the send's
+    /// await: the state machine box lives as long as the connection, so every hoisted local costs bytes per connection.
+    /// </remarks>
     private async Task DoSendAsync()
     {
-        PipeReader reader = _output.Reader;
         try
         {
             while (true)
             {
-                ReadResult result = await reader.ReadAsync();
+                ReadResult result = await _output.Reader.ReadAsync();
                 if (result.IsCanceled)
                 {
                     // Abort or a receive error cancelled the read: the socket is gone.
@@ -23,32 +26,43 @@ internal sealed partial class SocketConnection
                 }
 
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                bool sentAll = true;
-                if (!buffer.IsEmpty)
+                if (buffer.IsEmpty)
                 {
-                    ReadOnlySequence<byte> batch = LimitSegments(buffer);
-                    sentAll = batch.Length == buffer.Length;
-                    SocketOperationResult sent = await _sender.SendAsync(_socket, batch);
-                    _sender.Reset();
-                    if (sent.HasError)
+                    _output.Reader.AdvanceTo(buffer.End);
+                    if (result.IsCompleted)
                     {
-                        OnSendError(sent.SocketError!);
-                        reader.AdvanceTo(buffer.End);
+                        OnOutputDone();
                         break;
                     }
 
-                    reader.AdvanceTo(batch.End);
-                }
-                else
-                {
-                    reader.AdvanceTo(buffer.End);
+                    continue;
                 }
 
-                if (result.IsCompleted && sentAll)
+                ReadOnlySequence<byte> batch = LimitSegments(buffer);
+                bool last = result.IsCompleted && batch.Length == buffer.Length;
+                SequencePosition end = batch.End;
+                SocketSender sender = _senderPool.Rent();
+                SocketOperationResult sent;
+                try
                 {
-                    // The handler completed Output and every byte went out: tell the peer with FIN.
-                    SetEndReason(ConnectionEndReason.LocalClosed);
-                    ShutdownSend();
+                    sent = await sender.SendAsync(_socket, batch);
+                }
+                finally
+                {
+                    _senderPool.Return(sender);
+                }
+
+                if (sent.HasError)
+                {
+                    OnSendError(sent.SocketError!);
+                    _output.Reader.AdvanceTo(end);
+                    break;
+                }
+
+                _output.Reader.AdvanceTo(end);
+                if (last)
+                {
+                    OnOutputDone();
                     break;
                 }
             }
@@ -66,8 +80,15 @@ internal sealed partial class SocketConnection
         finally
         {
             // No exception: the handler's next flush sees IsCompleted; the input pipe carries the error, if any.
-            reader.Complete();
+            _output.Reader.Complete();
         }
+    }
+
+    /// <summary>The handler completed Output and every byte went out: tell the peer with FIN.</summary>
+    private void OnOutputDone()
+    {
+        SetEndReason(ConnectionEndReason.LocalClosed);
+        ShutdownSend();
     }
 
     private void OnSendError(SocketException exception)

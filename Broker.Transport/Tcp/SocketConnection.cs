@@ -29,7 +29,7 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
     private readonly Pipe _input;
     private readonly Pipe _output;
     private readonly SocketReceiver _receiver;
-    private readonly SocketSender _sender;
+    private readonly SocketSenderPool _senderPool;
     private readonly bool _waitForData;
     private readonly TimeSpan _closeTimeout;
     private readonly Lock _shutdownLock = new();
@@ -40,7 +40,7 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
     private Task _receiveTask = Task.CompletedTask;
     private Task _sendTask = Task.CompletedTask;
 
-    public SocketConnection(long id, Socket socket, PipeOptions inputOptions, PipeOptions outputOptions, bool waitForData, TimeSpan closeTimeout, ILogger logger)
+    public SocketConnection(long id, Socket socket, EndPoint? localEndPoint, PipeOptions inputOptions, PipeOptions outputOptions, SocketSenderPool senderPool, bool waitForData, TimeSpan closeTimeout, ILogger logger)
     {
         Id = id;
         _socket = socket;
@@ -52,11 +52,12 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
 
         // The loops continue inline after a socket operation: on Linux the completion already runs on a pool thread,
         // and the handler is scheduled away from the loop by the pipes' own schedulers.
+        // The sender pool's senders continue inline too.
         _receiver = new SocketReceiver(PipeScheduler.Inline);
-        _sender = new SocketSender(PipeScheduler.Inline);
+        _senderPool = senderPool;
 
         RemoteEndPoint = TryGetEndPoint(socket, remote: true);
-        LocalEndPoint = TryGetEndPoint(socket, remote: false);
+        LocalEndPoint = localEndPoint ?? TryGetEndPoint(socket, remote: false);
     }
 
     /// <summary>The listener's number for this connection, for logs.</summary>
@@ -135,7 +136,6 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
         await _sendTask.ConfigureAwait(false);
         await _receiveTask.ConfigureAwait(false);
         _receiver.Dispose();
-        _sender.Dispose();
     }
 
     /// <summary>Records why the connection ended; the first reason wins unless <paramref name="overwrite"/>.</summary>

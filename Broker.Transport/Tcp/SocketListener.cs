@@ -36,6 +36,7 @@ public sealed class SocketListener : IAsyncDisposable
     private readonly bool _waitForData;
     private readonly PipeOptions _inputOptions;
     private readonly PipeOptions _outputOptions;
+    private readonly SocketSenderPool _senderPool = new(PipeScheduler.Inline);
     private readonly ConcurrentDictionary<long, SocketConnection> _connections = new();
     private readonly CancellationTokenSource _closingConnections = new();
     private readonly Lock _stateLock = new();
@@ -45,6 +46,9 @@ public sealed class SocketListener : IAsyncDisposable
     private Task? _stopTask;
     private bool _started;
     private EndPoint _endPoint;
+    // The bound address when it is a specific one: then every accepted socket's local address is this one, and
+    // sharing it saves a getsockname and an endpoint per connection. Null for a wildcard bind.
+    private EndPoint? _sharedLocalEndPoint;
     private string _listenOn;
     private string _name;
     private int _currentConnections;
@@ -54,7 +58,10 @@ public sealed class SocketListener : IAsyncDisposable
     private int _disposed;
 
     /// <param name="options">Read once here; later changes to it do not apply to this listener.</param>
-    /// <param name="handler">Serves one connection until it ends; it may throw, and is then logged, never rethrown.</param>
+    /// <param name="handler">
+    /// Serves one connection until it ends; it may throw, and is then logged, never rethrown. It starts on an accept
+    /// loop and runs there until its first await, so that part must be short and must not block.
+    /// </param>
     /// <param name="loggerFactory">Logs under <c>Broker.Transport.SocketListener</c>.</param>
     public SocketListener(SocketListenerOptions options, Func<IDuplexPipe, ConnectionInfo, CancellationToken, Task> handler, ILoggerFactory? loggerFactory = null)
     {
@@ -73,9 +80,9 @@ public sealed class SocketListener : IAsyncDisposable
         Acceptors = options.Acceptors;
         MaxConnections = options.MaxConnections;
 
-        // By default the handler side of the input pipe and the send loop resume on the thread pool, so broker code
-        // never runs on a loop's stack; the loops resume inline, since all they do next is start the next socket
-        // operation. PreferInlineScheduling runs the handler and the send loop inline too.
+        // By default the handler's side of the input resumes on the thread pool, so broker code never runs on the
+        // socket engine's thread; the receive loop resumes inline, since all it does next is start the next socket
+        // operation. PreferInlineScheduling runs the handler inline too.
         long read = options.MaxReadBufferSize;
         long write = options.MaxWriteBufferSize;
         PipeScheduler handlerScheduler = options.PreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
@@ -85,8 +92,10 @@ public sealed class SocketListener : IAsyncDisposable
             pauseWriterThreshold: read,
             resumeWriterThreshold: read / 2,
             useSynchronizationContext: false);
+        // The send loop (the output's reader) resumes inline on the handler's flush: all it does is a non-blocking
+        // send, and a thread-pool hop per flush costs more than the send itself (a CONNACK paid one of five hops).
         _outputOptions = new PipeOptions(
-            readerScheduler: handlerScheduler,
+            readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: write,
             resumeWriterThreshold: write / 2,
@@ -163,6 +172,10 @@ public sealed class SocketListener : IAsyncDisposable
 
             EndPoint bound = socket.LocalEndPoint!;
             Volatile.Write(ref _endPoint, bound);
+            if (bound is IPEndPoint ip && !ip.Address.Equals(IPAddress.Any) && !ip.Address.Equals(IPAddress.IPv6Any))
+            {
+                _sharedLocalEndPoint = bound;
+            }
             string listenOn = bound.ToString()!;
             Volatile.Write(ref _listenOn, listenOn);
             Volatile.Write(ref _name, TcpProtocol + ":" + listenOn);
@@ -257,6 +270,7 @@ public sealed class SocketListener : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _closingConnections.Dispose();
+            _senderPool.Dispose();
         }
     }
 
@@ -344,7 +358,8 @@ public sealed class SocketListener : IAsyncDisposable
         try
         {
             socket.NoDelay = true;
-            connection = new SocketConnection(Interlocked.Increment(ref _nextConnectionId), socket, _inputOptions, _outputOptions, _waitForData, _closeTimeout, _logger);
+            connection = new SocketConnection(
+                Interlocked.Increment(ref _nextConnectionId), socket, _sharedLocalEndPoint, _inputOptions, _outputOptions, _senderPool, _waitForData, _closeTimeout, _logger);
         }
         catch (SocketException)
         {
@@ -361,8 +376,9 @@ public sealed class SocketListener : IAsyncDisposable
 
     private async Task ServeAsync(SocketConnection connection)
     {
-        // Leave the accept loop before the handler runs whatever it does before its first await.
-        await Task.Yield();
+        // Runs on the accept loop up to the handler's first await: connection set-up is a few allocations and the
+        // loops' first socket calls, cheaper than a thread-pool hop per connection (the accept loop resumes on the
+        // thread pool already, and the handler's packets are handled there, scheduled by the input pipe).
         try
         {
             if (_logger.IsEnabled(LogLevel.Debug))

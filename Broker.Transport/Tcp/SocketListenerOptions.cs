@@ -90,8 +90,8 @@ public sealed class SocketListenerOptions
     public bool WaitForDataBeforeAllocatingBuffer { get; set; } = true;
 
     /// <summary>
-    /// Whether the broker's read loop and each connection's send loop run inline on the socket's I/O thread instead of
-    /// being dispatched to the thread pool, false (Kestrel's <c>UnsafePreferInlineScheduling</c>). With the process-wide
+    /// Whether the broker's read loop runs inline on the socket's I/O thread instead of being dispatched to the thread
+    /// pool (the send loop always runs inline on the broker's flush), false (Kestrel's <c>UnsafePreferInlineScheduling</c>). With the process-wide
     /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> a received PUBLISH is decoded, routed and sent to its
     /// subscribers on the epoll thread that saw it, one event loop per core, as mosquitto and Redis do: no thread hop
     /// per message. Safe for the broker, whose connection code never blocks; an embedder whose own handler blocks must
