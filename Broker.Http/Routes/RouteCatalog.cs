@@ -9,11 +9,15 @@ internal static class RouteCatalog
     {
         BrokersRoutes.Map(routes);
         ClientsRoutes.Map(routes);
+        SubscriptionsRoutes.Map(routes);
+        RoutesRoutes.Map(routes);
+        PubSubRoutes.Map(routes);
+        ObservabilityRoutes.Map(routes);
         AppsRoutes.Map(routes);
     }
 
     public static void MapV3(RouteTable routes)
     {
-        BrokersRoutes.MapV3(routes);
+        V3Api.V3Routes.Map(routes);
     }
 }
