@@ -13,6 +13,7 @@ internal static class RouteCatalog
         RoutesRoutes.Map(routes);
         PubSubRoutes.Map(routes);
         ObservabilityRoutes.Map(routes);
+        PrometheusRoutes.Map(routes);
         AppsRoutes.Map(routes);
     }
 

@@ -141,3 +141,23 @@ public sealed class ReadRoutesTests
 
     private static string[] Topics(JsonElement body) => [.. body.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("topic").GetString()!)];
 }
+
+[TestFixture]
+public sealed class PrometheusRoutesTests
+{
+    [Test, CancelAfter(10_000)]
+    public async Task Prometheus_NeedsNoCredentials_AndServesEveryCounterAndGauge()
+    {
+        await using var api = new ApiHarness();
+        await api.ConnectAsync("c");
+
+        Broker.Http.ApiResponse response = await api.Api.HandleAsync(Broker.Http.ApiRequest.Create("GET", "/api/v4/emqx_prometheus?type=prometheus"));
+
+        Assert.That(response.Status, Is.EqualTo(200));
+        Assert.That(response.ContentType, Does.StartWith("text/plain; version=0.0.4"));
+        string text = response.BodyText;
+        Assert.That(text, Does.Contain("# TYPE emqx_connections_count gauge\nemqx_connections_count 1\n"));
+        Assert.That(text, Does.Contain("# TYPE emqx_packets_connect_received counter\nemqx_packets_connect_received 1\n"));
+        Assert.That(text.Split('\n').Count(l => l.StartsWith("emqx_packets_", StringComparison.Ordinal)), Is.EqualTo(40), "every packets.* counter");
+    }
+}
