@@ -32,6 +32,12 @@ internal sealed class SubscriptionRow
 
     public static SubscriptionRow From(SubscriptionSnapshot subscription)
     {
+        // Only '$share/…' and '$queue/…' carry a group: the common case costs no encoding.
+        if (!subscription.Topic.StartsWith('$'))
+        {
+            return new SubscriptionRow(subscription, null, subscription.Topic);
+        }
+
         byte[] bytes = Encoding.UTF8.GetBytes(subscription.Topic);
         return TopicValidator.TryParseShared(bytes, out ReadOnlySpan<byte> group, out ReadOnlySpan<byte> filter)
             ? new SubscriptionRow(subscription, Encoding.UTF8.GetString(group), Encoding.UTF8.GetString(filter))
