@@ -54,9 +54,9 @@ internal static class OptionTable
             static (o, v) => o.Api.MaxBodySize = ParseInt(v), static o => Format(o.Api.MaxBodySize)),
         new(ApiSection, "api-default-app", "true|false", "Whether the default app is created at start (as EMQX, again if it was deleted).",
             static (o, v) => o.ApiDefaultApp = ParseBool(v), static o => Format(o.ApiDefaultApp)),
-        new(ApiSection, "api-default-app-id", "ID", "AppID of the default app, created at start unless it exists; empty for none.",
+        new(ApiSection, "api-default-app-id", "ID", "AppID of the default app, created at start unless it exists (empty in the config file: none).",
             static (o, v) => o.ApiDefaultAppId = v, static o => o.ApiDefaultAppId),
-        new(ApiSection, "api-default-app-secret", "SECRET", "AppSecret of the default app; empty for no default app.",
+        new(ApiSection, "api-default-app-secret", "SECRET", "AppSecret of the default app (empty in the config file: no default app).",
             static (o, v) => o.ApiDefaultAppSecret = v, static o => o.ApiDefaultAppSecret),
 
         // MQTT
