@@ -6,9 +6,6 @@ namespace Broker.Http.Routes;
 /// <summary><c>/clients</c> and <c>/nodes/{node}/clients</c>: list with filters and paging, lookup, kick.</summary>
 internal static class ClientsRoutes
 {
-    /// <summary>What a kick counts in the listener's <c>shutdown_count</c>.</summary>
-    public const string KickedReason = "kicked";
-
     public static void Map(RouteTable routes)
     {
         routes
@@ -57,22 +54,8 @@ internal static class ClientsRoutes
         => KickClient(call.Context, call.Route("clientid")) ? V4.Ok() : V4.Error(ResultCode.ClientNotOnline, "not_found");
 
     /// <summary>
-    /// Disconnects the client (v5: DISCONNECT 0x98) and discards its session, counting <c>kicked</c> on the listener it
-    /// came through. False when there is no such client or session.
+    /// Disconnects the client (v5: DISCONNECT 0x98) and discards its session; its listener counts the close as
+    /// <c>kicked</c> (the broker marks the connection). False when there is no such client or session.
     /// </summary>
-    public static bool KickClient(ManagementContext context, string clientId)
-    {
-        string? listener = context.Broker.GetClient(clientId)?.Listener;
-        if (!context.Broker.Kick(clientId))
-        {
-            return false;
-        }
-
-        if (listener is not null)
-        {
-            context.FindListener(listener)?.RecordShutdown(KickedReason);
-        }
-
-        return true;
-    }
+    public static bool KickClient(ManagementContext context, string clientId) => context.Broker.Kick(clientId);
 }
