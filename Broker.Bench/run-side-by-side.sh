@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Side-by-side: this broker (Broker.Server) against mosquitto, same load tool, same settings.
+# Side-by-side: this broker (Broker.Server) against mosquitto and aedes, same load tool, same settings.
 #
 #   Broker.Bench/run-side-by-side.sh [--rounds 3] [--warmup 2] [--duration 10] [--only KEY[,KEY...]]
-#                                    [--out Broker.Bench/RESULTS.md] [--note TEXT]
+#                                    [--no-aedes] [--out Broker.Bench/RESULTS.md] [--note TEXT]
 #
-# Each round runs every scenario against both brokers, alternating which goes first. Every (round, scenario,
-# broker) gets a freshly started broker, so queues and RSS never carry over. Brokers are pinned to core 0, the load
-# tool to core 1 (when there are at least 2 cores). Writes a markdown table of medians and ratios to --out.
+# Each round runs every scenario against every broker, rotating which goes first. Every (round, scenario, broker)
+# gets a freshly started broker, so queues and RSS never carry over. Brokers are pinned to core 0, the load tool to
+# core 1 (when there are at least 2 cores). Writes a markdown table of medians and ratios to --out.
+# mosquitto comes from Debian packages; aedes 1.2 (Node.js) from npm into Broker.Bench/aedes/node_modules, and is
+# left out when node or npm is missing (or with --no-aedes).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,6 +20,7 @@ duration=10
 only=""
 out="$here/RESULTS.md"
 note=""
+with_aedes=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --rounds) rounds="$2"; shift 2 ;;
@@ -26,7 +29,8 @@ while [[ $# -gt 0 ]]; do
         --only) only="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --note) note="$2"; shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        --no-aedes) with_aedes=0; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "run-side-by-side: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -42,8 +46,6 @@ scenarios=(
     "fan-out-share|fan-out QoS 0, 1 -> 100 \$share/g|fan-out --qos 0 --share"
     "pairs-q1-idle|50 pairs QoS 1 + 10,000 idle subscribers|pairs --qos 1 --idle-subscribers 10000"
 )
-brokers=(broker mosquitto)
-
 log() { printf '[side-by-side] %s\n' "$*" >&2; }
 
 # --- prerequisites -------------------------------------------------------------------------------------------------
@@ -57,6 +59,19 @@ command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || apt_inst
 command -v jq >/dev/null 2>&1 || apt_install jq
 command -v taskset >/dev/null 2>&1 || apt_install util-linux
 mosquitto_bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+
+brokers=(broker mosquitto)
+if [[ $with_aedes == 1 ]]; then
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        if [[ ! -d "$here/aedes/node_modules/aedes" ]]; then
+            log "installing aedes from npm (Broker.Bench/aedes/package-lock.json)"
+            (cd "$here/aedes" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        fi
+        brokers+=(aedes)
+    else
+        log "node/npm not found: aedes left out (install Node.js 20+ to include it)"
+    fi
+fi
 
 # 10,000 idle connections on each side plus the active ones, and a margin.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -106,9 +121,11 @@ free_port() {
     exit 1
 }
 
-start_broker() {   # $1 = broker|mosquitto, $2 = port, $3 = log file
+start_broker() {   # $1 = broker|mosquitto|aedes, $2 = port, $3 = log file
     local name="$1" port="$2" logfile="$3"
-    if [[ $name == broker ]]; then
+    if [[ $name == aedes ]]; then
+        "${pin_broker[@]}" node "$here/aedes/server.mjs" "$port" 127.0.0.1 >"$logfile" 2>&1 &
+    elif [[ $name == broker ]]; then
         rm -rf "$work/data"
         "${pin_broker[@]}" dotnet "$server_dll" --bind 127.0.0.1 --mqtt-port "$port" \
             --max-mqueue-len 1000000 --max-inflight 1024 --max-awaiting-rel 65535 \
@@ -144,8 +161,9 @@ selected() { [[ -z "$only" ]] || [[ ",$only," == *",$1,"* ]]; }
 started_at="$(date -u '+%Y-%m-%d %H:%M UTC')"
 load_at_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq 1 "$rounds"); do
-    order=("${brokers[@]}")
-    (( round % 2 == 0 )) && order=(mosquitto broker)
+    # Rotate the order each round, so no broker always runs first (or right after another's cool-down).
+    order=()
+    for i in "${!brokers[@]}"; do order+=("${brokers[$(( (i + round - 1) % ${#brokers[@]} ))]}"); done
     for entry in "${scenarios[@]}"; do
         IFS='|' read -r key title args <<<"$entry"
         selected "$key" || continue
@@ -185,27 +203,37 @@ ratio() {
     [[ -z "$1" || -z "$2" ]] && { echo "n/a"; return; }
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2fx", a / b }'
 }
-pair() { echo "$(fmt "$(median "$1" broker "$3")" "$4") / $(fmt "$(median "$1" mosquitto "$3")" "$4")"; }
+# all KEY JQ DECIMALS: one figure for every broker, "this broker / mosquitto / aedes".
+all() {
+    local out="" name
+    for name in "${brokers[@]}"; do out+="${out:+ / }$(fmt "$(median "$1" "$name" "$2")" "$3")"; done
+    echo "$out"
+}
 
 row() {   # row KEY TITLE FIGURE JQ DECIMALS
-    local b m
+    local b name line
     b="$(median "$1" broker "$4")"
-    m="$(median "$1" mosquitto "$4")"
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$3" "$(fmt "$b" "$5")" "$(fmt "$m" "$5")" "$(ratio "$b" "$m")" \
-        "$(pair "$1" x '.lost' 0) ($(pair "$1" x 'if .acknowledged_lost == null then null else .acknowledged_lost end' 0) acked)" \
-        "$(pair "$1" x '.broker_cpu_percent' 0)" "$(pair "$1" x '(.broker_rss_bytes // null) | if . == null then null else . / 1048576 end' 1)" \
-        "$(pair "$1" x '.tool_cpu_percent' 0)"
+    line="| $2 | $3"
+    for name in "${brokers[@]}"; do line+=" | $(fmt "$(median "$1" "$name" "$4")" "$5")"; done
+    for name in "${brokers[@]:1}"; do line+=" | $(ratio "$b" "$(median "$1" "$name" "$4")")"; done
+    line+=" | $(all "$1" '.lost' 0) ($(all "$1" 'if .acknowledged_lost == null then null else .acknowledged_lost end' 0) acked)"
+    line+=" | $(all "$1" '.broker_cpu_percent' 0) | $(all "$1" '(.broker_rss_bytes // null) | if . == null then null else . / 1048576 end' 1)"
+    line+=" | $(all "$1" '.tool_cpu_percent' 0) |"
+    echo "$line"
 }
 
 machine_cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 mosquitto_version="$("$mosquitto_bin" -h 2>/dev/null | head -1 || true)"
+aedes_version=""
+[[ " ${brokers[*]} " == *" aedes "* ]] && aedes_version="$(node -p "require('$here/aedes/node_modules/aedes/package.json').version" 2>/dev/null || true)"
+names="this broker / mosquitto${aedes_version:+ / aedes}"
 {
-    echo "# Side-by-side: this broker vs mosquitto"
+    echo "# Side-by-side: this broker vs mosquitto${aedes_version:+ and aedes}"
     echo
     [[ -n "$note" ]] && { echo "$note"; echo; }
     echo "Produced by \`Broker.Bench/run-side-by-side.sh --rounds $rounds --warmup $warmup --duration $duration${only:+ --only $only}\`"
     echo "on $started_at, commit \`$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\`. Medians of $rounds round(s);"
-    echo "brokers alternate which goes first, each run starts a fresh broker. Broker pinned to core 0 (\`taskset -c 0\`), load"
+    echo "brokers rotate which goes first, each run starts a fresh broker. Broker pinned to core 0 (\`taskset -c 0\`), load"
     echo "tool to core 1, 127.0.0.1, 64-byte payloads, MQTT 3.1.1, ${warmup} s warm-up then ${duration} s measured."
     echo
     echo "| machine | |"
@@ -215,18 +243,24 @@ mosquitto_version="$("$mosquitto_bin" -h 2>/dev/null | head -1 || true)"
     echo "| kernel | $(uname -r) |"
     echo "| .NET SDK | $(dotnet --version) |"
     echo "| mosquitto | ${mosquitto_version#mosquitto } |"
+    [[ -n "$aedes_version" ]] && echo "| aedes | $aedes_version on Node.js $(node --version) |"
     echo "| load average at start | $load_at_start |"
     echo
     echo "Settings. This broker: \`--max-mqueue-len 1000000 --max-inflight 1024 --max-awaiting-rel 65535\`, no persistence."
     echo "mosquitto: \`max_queued_messages 1000000\`, \`max_inflight_messages 1024\`, \`persistence false\`, \`max_connections -1\`,"
     echo "\`set_tcp_nodelay true\` (this broker sets TCP_NODELAY on every connection)."
+    [[ -n "$aedes_version" ]] && echo "aedes: \`Broker.Bench/aedes/server.mjs\`, in-memory persistence, default options."
     echo
-    echo "Each cell pair is \"this broker / mosquitto\". *lost* counts deliveries that never arrived over the whole run (warm-up"
+    echo "Cells with several figures are \"$names\". *lost* counts deliveries that never arrived over the whole run (warm-up"
     echo "included, after a drain); *acked* counts QoS 1 messages the broker PUBACKed that never arrived. *load tool CPU* is"
     echo "the load generator's own core: far below 100 % means it was not the bottleneck."
     echo
-    echo "| scenario | figure | this broker | mosquitto | ratio | lost (acked lost) | broker CPU % | broker RSS MB | load tool CPU % |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    header="| scenario | figure"
+    rule="| --- | ---"
+    for name in "${brokers[@]}"; do header+=" | ${name/broker/this broker}"; rule+=" | ---"; done
+    for name in "${brokers[@]:1}"; do header+=" | vs $name"; rule+=" | ---"; done
+    echo "$header | lost (acked lost) | broker CPU % | broker RSS MB | load tool CPU % |"
+    echo "$rule | --- | --- | --- | --- |"
     for entry in "${scenarios[@]}"; do
         IFS='|' read -r key title args <<<"$entry"
         selected "$key" || continue

@@ -46,6 +46,11 @@ internal static class ServerCommand
         }
 
         ServerOptions options = command.Options!;
+        if (options.MqttTcp.PreferInlineScheduling)
+        {
+            EnableInlineSocketCompletions();
+        }
+
         ILoggerFactory? ownedLoggerFactory = null;
         if (loggerFactory is null)
         {
@@ -92,6 +97,21 @@ internal static class ServerCommand
         {
             // Disposing flushes the console logger's queue, so the last lines are not lost.
             ownedLoggerFactory?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Socket completions run on the epoll thread itself rather than being queued to the thread pool, so that with
+    /// inline pipe scheduling a PUBLISH goes from receive to send on one thread. The runtime reads the variable once,
+    /// when the process opens its first socket, so this must run before any listener starts; a value the operator set
+    /// wins.
+    /// </summary>
+    private static void EnableInlineSocketCompletions()
+    {
+        const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (Environment.GetEnvironmentVariable(Variable) is null)
+        {
+            Environment.SetEnvironmentVariable(Variable, "1");
         }
     }
 

@@ -4,8 +4,9 @@ namespace Broker.Core.Connections;
 
 /// <summary>
 /// An auto-reset signal with one waiter and any number of setters, reusable without allocation
-/// (a <see cref="ManualResetValueTaskSourceCore{TResult}"/> recycled per wait). Continuations run on the
-/// thread pool so a publisher that sets it never runs the writer loop inline.
+/// (a <see cref="ManualResetValueTaskSourceCore{TResult}"/> recycled per wait). A publisher that sets it never runs
+/// the writer loop in the middle of its own work: inside a <see cref="SignalBatch"/> the wake is deferred to the end of
+/// the batch and runs on the setter's thread; outside one it runs on the thread pool.
 /// </summary>
 /// <remarks>
 /// The signal queues itself as the work item and completes the wait from there (Kestrel's IOQueue trick): letting the
@@ -59,7 +60,11 @@ internal sealed class AsyncSignal : IValueTaskSource, IThreadPoolWorkItem
             }
             else if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                if (!SignalBatch.TryDefer(this))
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                }
+
                 return;
             }
 
@@ -69,6 +74,9 @@ internal sealed class AsyncSignal : IValueTaskSource, IThreadPoolWorkItem
 
     /// <summary>Runs on the thread pool after a <see cref="Set"/> that found a waiter; the waiter cannot re-arm before this.</summary>
     void IThreadPoolWorkItem.Execute() => _core.SetResult(true);
+
+    /// <summary>Completes the pending wait on this thread: the waiter's continuation runs before this returns.</summary>
+    internal void Release() => _core.SetResult(true);
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 

@@ -170,6 +170,7 @@ internal sealed partial class MqttConnection
 
             long before = buffer.Length;
             bool pausedEarly = false;
+            bool batch = SignalBatch.Open();
             try
             {
                 while (PacketDecoder.TryReadFrame(buffer, MaximumPacketSize, out FixedHeader header))
@@ -203,6 +204,12 @@ internal sealed partial class MqttConnection
                 long consumed = before - buffer.Length;
                 _receivedBytes += consumed;
                 Counters.Add(CounterId.BytesReceived, consumed);
+
+                // The subscribers this read filled get their writes now, one flush each, on this thread.
+                if (batch)
+                {
+                    SignalBatch.Close();
+                }
             }
 
             if (Volatile.Read(ref _closeRequested) != 0)

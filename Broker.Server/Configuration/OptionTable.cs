@@ -42,6 +42,8 @@ internal static class OptionTable
             static (o, v) => o.MqttTcp.MaxReadBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxReadBufferSize)),
         new(ListenerSection, "tcp-write-buffer-size", "BYTES", "Unsent bytes buffered per connection before the broker waits; 0 = no limit.",
             static (o, v) => o.MqttTcp.MaxWriteBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxWriteBufferSize)),
+        new(ListenerSection, "inline-io", "true|false", "Decode, route and send on the socket's I/O thread (one event loop per core) instead of the thread pool.",
+            static (o, v) => o.MqttTcp.PreferInlineScheduling = ParseBool(v), static o => Format(o.MqttTcp.PreferInlineScheduling)),
 
         // Management API
         new(ApiSection, "api", "true|false", "Whether the management API (EMQX v4 at /api/v4 and /api, v3 at /api/v3) is served.",

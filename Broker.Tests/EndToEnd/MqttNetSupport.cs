@@ -169,7 +169,8 @@ internal sealed class NetClientScope : IAsyncDisposable
 
     public TcpBroker Broker { get; }
 
-    public static async Task<NetClientScope> StartAsync() => new(await TcpBroker.StartAsync());
+    public static async Task<NetClientScope> StartAsync(bool inlineScheduling = false)
+        => new(await TcpBroker.StartAsync(configure: null, inlineScheduling));
 
     public async Task<NetClient> ConnectAsync(string clientId, MqttProtocolVersion version, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
     {

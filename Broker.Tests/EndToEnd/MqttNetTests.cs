@@ -9,11 +9,15 @@ using MQTTnet.Protocol;
 
 namespace Broker.Tests.EndToEnd;
 
-/// <summary>The broker over TCP against an independent client (MQTTnet 5), once per protocol version.</summary>
-[TestFixture(MqttProtocolVersion.V311)]
-[TestFixture(MqttProtocolVersion.V500)]
+/// <summary>
+/// The broker over TCP against an independent client (MQTTnet 5), once per protocol version, and once more with the
+/// listener's inline scheduling (read loop and send loop on the socket's thread).
+/// </summary>
+[TestFixture(MqttProtocolVersion.V311, false)]
+[TestFixture(MqttProtocolVersion.V500, false)]
+[TestFixture(MqttProtocolVersion.V500, true)]
 [CancelAfter(20_000)]
-public sealed class MqttNetTests(MqttProtocolVersion version)
+public sealed class MqttNetTests(MqttProtocolVersion version, bool inlineScheduling)
 {
     private NetClientScope _scope = null!;
 
@@ -22,7 +26,7 @@ public sealed class MqttNetTests(MqttProtocolVersion version)
     private TcpBroker Server => _scope.Broker;
 
     [SetUp]
-    public async Task SetUp() => _scope = await NetClientScope.StartAsync();
+    public async Task SetUp() => _scope = await NetClientScope.StartAsync(inlineScheduling);
 
     [TearDown]
     public async Task TearDown() => await _scope.DisposeAsync();

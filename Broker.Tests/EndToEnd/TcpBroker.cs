@@ -30,13 +30,17 @@ internal sealed class TcpBroker : IAsyncDisposable
     /// <summary>Open MQTT connections, as the broker counts them (connected or still before CONNECT).</summary>
     public long Connections => Broker.Stats.GetCount(StatId.Connections);
 
-    public static async Task<TcpBroker> StartAsync(Action<BrokerOptions>? configure = null, CancellationToken cancellationToken = default)
+    public static Task<TcpBroker> StartAsync(Action<BrokerOptions>? configure = null, CancellationToken cancellationToken = default)
+        => StartAsync(configure, inlineScheduling: false, cancellationToken);
+
+    /// <summary>Starts a broker; <paramref name="inlineScheduling"/> is the listener's <see cref="SocketListenerOptions.PreferInlineScheduling"/>.</summary>
+    public static async Task<TcpBroker> StartAsync(Action<BrokerOptions>? configure, bool inlineScheduling, CancellationToken cancellationToken = default)
     {
         var options = new BrokerOptions { SysInterval = TimeSpan.Zero };
         configure?.Invoke(options);
         var broker = new MqttBroker(options);
         var listener = new SocketListener(
-            new SocketListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Acceptors = 1 },
+            new SocketListenerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Acceptors = 1, PreferInlineScheduling = inlineScheduling },
             broker.RunConnectionAsync);
         await listener.StartAsync(cancellationToken);
         return new TcpBroker(broker, listener);

@@ -25,6 +25,7 @@ public sealed class CommandLineTests
         ["--backlog", "128", Read(o => o.MqttTcp.Backlog), 128],
         ["--tcp-read-buffer-size", "65536", Read(o => o.MqttTcp.MaxReadBufferSize), 65536],
         ["--tcp-write-buffer-size", "0", Read(o => o.MqttTcp.MaxWriteBufferSize), 0],
+        ["--inline-io", "true", Read(o => o.MqttTcp.PreferInlineScheduling), true],
         ["--api", "false", Read(o => o.ApiEnabled), false],
         ["--api-bind", "127.0.0.1", Read(o => o.Api.Address), IPAddress.Loopback],
         ["--api-port", "18081", Read(o => o.Api.Port), 18081],

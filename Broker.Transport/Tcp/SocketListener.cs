@@ -73,18 +73,20 @@ public sealed class SocketListener : IAsyncDisposable
         Acceptors = options.Acceptors;
         MaxConnections = options.MaxConnections;
 
-        // The handler side of both pipes resumes on the thread pool, so broker code never runs on a loop's stack;
-        // the loops resume inline, since all they do next is start the next socket operation.
+        // By default the handler side of the input pipe and the send loop resume on the thread pool, so broker code
+        // never runs on a loop's stack; the loops resume inline, since all they do next is start the next socket
+        // operation. PreferInlineScheduling runs the handler and the send loop inline too.
         long read = options.MaxReadBufferSize;
         long write = options.MaxWriteBufferSize;
+        PipeScheduler handlerScheduler = options.PreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _inputOptions = new PipeOptions(
-            readerScheduler: PipeScheduler.ThreadPool,
+            readerScheduler: handlerScheduler,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: read,
             resumeWriterThreshold: read / 2,
             useSynchronizationContext: false);
         _outputOptions = new PipeOptions(
-            readerScheduler: PipeScheduler.ThreadPool,
+            readerScheduler: handlerScheduler,
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: write,
             resumeWriterThreshold: write / 2,

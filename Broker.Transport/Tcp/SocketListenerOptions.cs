@@ -89,6 +89,16 @@ public sealed class SocketListenerOptions
     /// </summary>
     public bool WaitForDataBeforeAllocatingBuffer { get; set; } = true;
 
+    /// <summary>
+    /// Whether the broker's read loop and each connection's send loop run inline on the socket's I/O thread instead of
+    /// being dispatched to the thread pool, false (Kestrel's <c>UnsafePreferInlineScheduling</c>). With the process-wide
+    /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> a received PUBLISH is decoded, routed and sent to its
+    /// subscribers on the epoll thread that saw it, one event loop per core, as mosquitto and Redis do: no thread hop
+    /// per message. Safe for the broker, whose connection code never blocks; an embedder whose own handler blocks must
+    /// leave it off.
+    /// </summary>
+    public bool PreferInlineScheduling { get; set; }
+
     private static int CheckRange(int value, int min, int max, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? name = null)
         => value >= min && value <= max ? value : throw new ArgumentOutOfRangeException(name, value, $"Must be between {min} and {max}.");
 }
