@@ -16,4 +16,16 @@ public sealed class ConnectionInfo
 
     /// <summary>The listener's protocol, for example <c>mqtt:tcp</c>, <c>mqtt:ssl</c>, <c>mqtt:ws</c>.</summary>
     public string ListenerProtocol { get; init; } = "mqtt:internal";
+
+    /// <summary>
+    /// Set by the broker when it ends the connection for a reason the transport cannot see (EMQX's <c>kicked</c>): the
+    /// reason a listener counts in its <c>shutdown_count</c> instead of its own. Null: the transport decides.
+    /// </summary>
+    public string? ShutdownReason
+    {
+        get => Volatile.Read(ref _shutdownReason);
+        set => Volatile.Write(ref _shutdownReason, value);
+    }
+
+    private string? _shutdownReason;
 }

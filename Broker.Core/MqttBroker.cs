@@ -170,6 +170,9 @@ public sealed partial class MqttBroker : IAsyncDisposable
 
         if (session.Connection is { } connection)
         {
+            // The listener counts this close as EMQX's "kicked", not as a normal close.
+            connection.Info.ShutdownReason = KickedShutdownReason;
+
             // The close ends the session (OnConnectionClosed), whatever its expiry interval.
             connection.RequestClose(DisconnectReason.Kicked, ReasonCode.AdministrativeAction);
             return true;
@@ -187,6 +190,9 @@ public sealed partial class MqttBroker : IAsyncDisposable
         ExpireIfDue(session, now);
         return true;
     }
+
+    /// <summary>The <see cref="ConnectionInfo.ShutdownReason"/> of a kicked connection, as EMQX's listeners count it.</summary>
+    public const string KickedShutdownReason = "kicked";
 
     /// <summary>Closes every connection (v5 clients get DISCONNECT 0x8B) and stops the timers.</summary>
     public async ValueTask DisposeAsync()

@@ -186,7 +186,7 @@ internal static class CommandLine
         var text = new StringBuilder();
         text.AppendLine("Usage: Broker.Server [--config FILE] [--OPTION VALUE]...");
         text.AppendLine();
-        text.AppendLine("Runs the MQTT broker. With no options it serves MQTT over TCP on 0.0.0.0:1883.");
+        text.AppendLine("Runs the MQTT broker. With no options it serves MQTT over TCP on 0.0.0.0:1883 and the management API on 8081.");
         text.AppendLine("Each option is --name VALUE or --name=VALUE. Durations are whole seconds, sizes bytes.");
         text.AppendLine("The JSON config file is one object keyed by the same names in snake_case:");
         text.AppendLine("--max-inflight 64 is {\"max_inflight\": 64}. Flags override the file.");

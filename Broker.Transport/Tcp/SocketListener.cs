@@ -410,7 +410,8 @@ public sealed class SocketListener : IAsyncDisposable
 
             await connection.DisposeAsync().ConfigureAwait(false);
 
-            string? reason = connection.ShutdownReason;
+            // A reason the broker set (a kick) wins over what the socket saw; a listener abort stays uncounted.
+            string? reason = connection.ShutdownReason is null ? null : info.ShutdownReason ?? connection.ShutdownReason;
             if (reason is not null)
             {
                 ShutdownCount.Record(reason);
