@@ -363,6 +363,8 @@ public sealed partial class MqttBroker
         foreach (Message message in Retained.Match(entry.TopicFilter))
         {
             var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)options.QoS);
+            // Retained messages are unpooled (the store copies), but Deliver consumes a reference all the same.
+            message.AddRef();
             session.Deliver(message, qos, retain: true, options.SubscriptionIdentifiers);
         }
     }

@@ -29,7 +29,10 @@ internal sealed class Router
 
     public TopicTrie<Session, SubscriptionOptions> Trie { get; } = new();
 
-    /// <summary>Routes <paramref name="message"/>; returns the number of sessions it was delivered to.</summary>
+    /// <summary>
+    /// Routes <paramref name="message"/>; returns the number of sessions it was delivered to. The caller keeps its own
+    /// reference: each delivery takes one more.
+    /// </summary>
     public int Route(Message message)
     {
         List<MatchedSession> matches = t_matches ??= new List<MatchedSession>(16);
@@ -39,10 +42,14 @@ internal sealed class Router
 
         int delivered = 0;
         bool ignoreLoop = _broker.Options.IgnoreLoopDeliver;
+
+        // One reference per delivery, taken with one interlocked add for the whole fan-out: Deliver consumes it.
+        message.AddRef(matches.Count);
         foreach (MatchedSession match in matches)
         {
             if (match.LocalOnly || (ignoreLoop && ReferenceEquals(match.Session, message.Publisher)))
             {
+                message.Release();
                 _broker.Counters.Increment(CounterId.DeliveryDroppedNoLocal);
                 _broker.Counters.Increment(CounterId.DeliveryDropped);
                 continue;
@@ -69,7 +76,8 @@ internal sealed class Router
 
     /// <summary>
     /// Hands a shared-subscription message whose member session ended unacknowledged to another member of the same
-    /// group, connected ones first; dropped (and counted) when none is left.
+    /// group, connected ones first; dropped (and counted) when none is left. The orphan's message reference passes to
+    /// the new delivery, or is released when it is dropped.
     /// </summary>
     internal void Redispatch(in QueuedMessage orphan)
     {
@@ -79,6 +87,7 @@ internal sealed class Router
         int first = PickShared(group, members, message);
         if (first < 0)
         {
+            message.Release();
             _broker.Counters.Increment(CounterId.DeliveryDropped);
             return;
         }
