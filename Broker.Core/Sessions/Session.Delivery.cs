@@ -358,7 +358,23 @@ public sealed partial class Session
             return;
         }
 
-        var pending = new List<(long Sequence, ushort Id)>(_inflight.Count);
+        // The retry sweep runs every second for each 3.1/3.1.1 session: count first, so a window that is moving
+        // (everything acknowledged within the retry interval) costs no list.
+        int due = 0;
+        foreach (KeyValuePair<ushort, InflightEntry> pair in _inflight)
+        {
+            if (pair.Value.SentAt <= olderThan)
+            {
+                due++;
+            }
+        }
+
+        if (due == 0)
+        {
+            return;
+        }
+
+        var pending = new List<(long Sequence, ushort Id)>(due);
         foreach (KeyValuePair<ushort, InflightEntry> pair in _inflight)
         {
             if (pair.Value.SentAt <= olderThan)
