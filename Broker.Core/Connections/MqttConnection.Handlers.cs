@@ -162,7 +162,10 @@ internal sealed partial class MqttConnection
             }
 
             message = CreateMessage(packet, topic, properties);
-            int delivered = _broker.PublishFromClient(message, topic);
+            Message routed = message;
+            // Routing takes over our reference (see Message): from here on the message is not ours to touch.
+            message = null;
+            int delivered = _broker.PublishFromClient(routed, topic);
             ReasonCode ack = delivered == 0 && IsV5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
             if (packet.QoS == QualityOfService.AtLeastOnce)
             {
@@ -175,7 +178,7 @@ internal sealed partial class MqttConnection
         }
         finally
         {
-            // The read loop's own reference: whoever routing handed the message to took theirs (see Message).
+            // Set only if validation threw between renting and routing.
             message?.Release();
             if (rented is not null)
             {

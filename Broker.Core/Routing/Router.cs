@@ -30,8 +30,9 @@ internal sealed class Router
     public TopicTrie<Session, SubscriptionOptions> Trie { get; } = new();
 
     /// <summary>
-    /// Routes <paramref name="message"/>; returns the number of sessions it was delivered to. The caller keeps its own
-    /// reference: each delivery takes one more.
+    /// Routes <paramref name="message"/>; returns the number of sessions it was delivered to. Takes over the caller's
+    /// reference: each delivery needs one, so the caller's becomes the first and the rest are added at once. The message
+    /// must not be touched after its last delivery, which may already have released it.
     /// </summary>
     public int Route(Message message)
     {
@@ -43,8 +44,18 @@ internal sealed class Router
         int delivered = 0;
         bool ignoreLoop = _broker.Options.IgnoreLoopDeliver;
 
-        // One reference per delivery, taken with one interlocked add for the whole fan-out: Deliver consumes it.
-        message.AddRef(matches.Count);
+        // One reference per delivery (Deliver consumes it): the caller's plus the rest in one interlocked add, none
+        // for a single subscriber. Every iteration reads the message while it still holds the references of the
+        // deliveries to come.
+        if (matches.Count == 0)
+        {
+            message.Release();
+        }
+        else
+        {
+            message.AddRef(matches.Count - 1);
+        }
+
         foreach (MatchedSession match in matches)
         {
             if (match.LocalOnly || (ignoreLoop && ReferenceEquals(match.Session, message.Publisher)))
