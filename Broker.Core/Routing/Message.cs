@@ -20,13 +20,14 @@ namespace Broker.Core.Routing;
 /// reused, so steady-state publishing allocates nothing. Its lifetime is a reference count, and these rules hold:
 /// </para>
 /// <list type="number">
-/// <item>The read loop that rents it holds the first reference and releases it after routing returns.</item>
-/// <item>Everything that keeps the message past the call that handed it over takes its own reference first:
-/// <see cref="Router.Route"/> takes one per delivery and <see cref="Sessions.Session.Deliver"/> consumes it (an outbound
-/// queue item, an inflight entry or a session queue entry then owns it); an inflight entry's PUBLISH item takes one more
-/// for the outbound queue. The owner releases when it drops the entry: the writer after encoding, the session on
-/// acknowledgement, expiry, queue overflow or termination; a shared-subscription orphan passes its reference on to the
-/// member it is redispatched to.</item>
+/// <item>The read loop that rents it holds the first reference and hands it to routing (<c>PublishFromClient</c>,
+/// <c>PublishInternal</c>, <see cref="Router.Route"/> take it over); it does not touch the message afterwards.</item>
+/// <item>Every delivery owns one reference: <see cref="Router.Route"/> turns the caller's into the first and adds the
+/// rest in one step, and <see cref="Sessions.Session.Deliver"/> consumes it (an outbound queue item, an inflight entry or
+/// a session queue entry then owns it); an inflight entry's PUBLISH item takes one more for the outbound queue, since
+/// the entry stays for a resend. The owner releases when it drops the entry: the writer after encoding (or the
+/// connection's close for what it never took), the session on acknowledgement, expiry, queue overflow or termination; a
+/// shared-subscription orphan passes its reference on to the member it is redispatched to.</item>
 /// <item>Long-lived holders (retained store, <c>$delayed</c>) never hold a pooled message: they keep an unpooled copy
 /// (<see cref="ToUnpooled"/>, <see cref="With"/>).</item>
 /// <item>The last <see cref="Release"/> returns object and buffer to the pool. Reading a message after releasing one's
