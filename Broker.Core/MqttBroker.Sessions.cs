@@ -196,12 +196,16 @@ public sealed partial class MqttBroker
         };
     }
 
-    /// <summary>A PUBLISH from a client, after validation: delayed, retained and routed. Returns the sessions reached.</summary>
+    /// <summary>
+    /// A PUBLISH from a client, after validation: delayed, retained and routed. Returns the sessions reached. Takes over
+    /// the caller's reference to <paramref name="message"/>.
+    /// </summary>
     internal int PublishFromClient(Message message, ReadOnlySpan<byte> topic)
     {
         if (topic.StartsWith("$SYS/"u8))
         {
             // $SYS belongs to the broker; clients cannot publish there (mosquitto drops these too).
+            message.Release();
             Counters.Increment(CounterId.PacketsPublishError);
             return 0;
         }
@@ -213,29 +217,37 @@ public sealed partial class MqttBroker
             if (!DelayedPublisher.TryParse(topic, out uint seconds, out ReadOnlySpan<byte> target) || !TopicValidator.IsValidTopicName(target, Options.MaximumTopicLevels)
                 || target.StartsWith("$SYS/"u8))
             {
+                message.Release();
                 Counters.Increment(CounterId.PacketsPublishError);
                 return 0;
             }
 
+            // The delayed publisher holds an unpooled copy for the whole delay.
             _delayed.Schedule(message.With(target, message.QoS, message.Retain), seconds);
+            message.Release();
             return 1;
         }
 
         return PublishInternal(message);
     }
 
-    /// <summary>Retains (if flagged) and routes; counts a message nobody receives as dropped.</summary>
+    /// <summary>
+    /// Retains (if flagged) and routes; counts a message nobody receives as dropped. Takes over the caller's reference
+    /// (nothing to take for the unpooled messages of wills, $delayed, $SYS and the public API).
+    /// </summary>
     internal int PublishInternal(Message message)
     {
         if (message.Retain && Options.RetainerEnabled)
         {
+            // The store keeps an unpooled copy.
             Retained.Set(message);
         }
 
+        bool isSystem = message.IsSystem;
         int delivered = _router.Route(message);
 
         // EMQX does not count its own $SYS messages as dropped (emqx_broker:inc_dropped_cnt).
-        if (delivered == 0 && !message.IsSystem)
+        if (delivered == 0 && !isSystem)
         {
             Counters.Increment(CounterId.MessagesDroppedNoSubscribers);
             Counters.Increment(CounterId.MessagesDropped);
@@ -363,6 +375,8 @@ public sealed partial class MqttBroker
         foreach (Message message in Retained.Match(entry.TopicFilter))
         {
             var qos = (QualityOfService)Math.Min((byte)message.QoS, (byte)options.QoS);
+            // Retained messages are unpooled (the store copies), but Deliver consumes a reference all the same.
+            message.AddRef();
             session.Deliver(message, qos, retain: true, options.SubscriptionIdentifiers);
         }
     }

@@ -65,6 +65,9 @@ public sealed partial class MqttBroker : IAsyncDisposable
 
     public RetainedStore Retained { get; }
 
+    /// <summary>Pooled messages for client PUBLISH packets (ownership rules on <see cref="Message"/>).</summary>
+    internal MessagePool MessagePool { get; } = new();
+
     public DateTimeOffset StartedAt { get; }
 
     /// <summary>The broker's version, as $SYS and the management API report it.</summary>

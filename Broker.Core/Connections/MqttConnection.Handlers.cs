@@ -116,6 +116,7 @@ internal sealed partial class MqttConnection
 
         Span<byte> topicBuffer = stackalloc byte[256];
         byte[]? rented = null;
+        Message? message = null;
         try
         {
             ReadOnlySpan<byte> topic = ResolveTopic(packet, topicBuffer, ref rented);
@@ -160,8 +161,11 @@ internal sealed partial class MqttConnection
                 session.TryBeginIncomingQoS2(packet.PacketIdentifier, _broker.TimeProvider.GetTimestamp());
             }
 
-            Message message = CreateMessage(packet, topic, properties);
-            int delivered = _broker.PublishFromClient(message, topic);
+            message = CreateMessage(packet, topic, properties);
+            Message routed = message;
+            // Routing takes over our reference (see Message): from here on the message is not ours to touch.
+            message = null;
+            int delivered = _broker.PublishFromClient(routed, topic);
             ReasonCode ack = delivered == 0 && IsV5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
             if (packet.QoS == QualityOfService.AtLeastOnce)
             {
@@ -174,6 +178,8 @@ internal sealed partial class MqttConnection
         }
         finally
         {
+            // Set only if validation threw between renting and routing.
+            message?.Release();
             if (rented is not null)
             {
                 ArrayPool<byte>.Shared.Return(rented);
@@ -241,32 +247,43 @@ internal sealed partial class MqttConnection
         return TopicValidator.IsValidTopicName(bytes);
     }
 
+    /// <summary>The routed form of a PUBLISH: pooled (one reference, the caller's), or unpooled above the largest size class.</summary>
     private Message CreateMessage(in PublishPacket packet, ReadOnlySpan<byte> topic, in PublishProperties properties)
     {
         int payloadLength = (int)packet.Payload.Length;
         int propertiesLength = properties.ForwardableLength;
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(topic.Length + propertiesLength + payloadLength);
-        topic.CopyTo(buffer);
-        if (propertiesLength > 0)
-        {
-            PacketDecoder.CopyForwardableProperties(properties, buffer.AsSpan(topic.Length, propertiesLength));
-        }
-
-        packet.Payload.CopyTo(buffer.AsSpan(topic.Length + propertiesLength));
+        int length = topic.Length + propertiesLength + payloadLength;
         long expiresAt = 0;
         if (properties.HasMessageExpiry && properties.MessageExpiryInterval > 0)
         {
             expiresAt = _broker.TimeProvider.GetTimestamp() + (properties.MessageExpiryInterval * _broker.TimeProvider.TimestampFrequency);
         }
 
-        return new Message(buffer, topic.Length, propertiesLength, packet.QoS, packet.Retain)
+        long timestamp = _broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        Message? message = _broker.MessagePool.Rent(length);
+        byte[]? unpooled = message is null ? GC.AllocateUninitializedArray<byte>(length) : null;
+        Span<byte> buffer = unpooled ?? message!.WritableBuffer;
+        topic.CopyTo(buffer);
+        if (propertiesLength > 0)
         {
-            PublisherClientId = ClientId,
-            PublisherUserName = UserName,
-            Publisher = Session,
-            ExpiresAt = expiresAt,
-            Timestamp = _broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
-        };
+            PacketDecoder.CopyForwardableProperties(properties, buffer.Slice(topic.Length, propertiesLength));
+        }
+
+        packet.Payload.CopyTo(buffer[(topic.Length + propertiesLength)..]);
+        if (unpooled is not null)
+        {
+            return new Message(unpooled, length, topic.Length, propertiesLength, packet.QoS, packet.Retain)
+            {
+                PublisherClientId = ClientId,
+                PublisherUserName = UserName,
+                Publisher = Session,
+                ExpiresAt = expiresAt,
+                Timestamp = timestamp,
+            };
+        }
+
+        message!.Initialize(topic.Length, propertiesLength, packet.QoS, packet.Retain, ClientId, UserName, Session, expiresAt, timestamp);
+        return message;
     }
 
     private void EnqueueAck(PacketType type, ushort packetId, ReasonCode reasonCode)

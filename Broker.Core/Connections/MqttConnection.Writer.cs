@@ -40,13 +40,21 @@ internal sealed partial class MqttConnection
                 List<OutboundItem> batch = Outbound.TakeAll();
                 var sent = default(SentTally);
                 long now = _broker.TimeProvider.GetTimestamp();
-                foreach (ref readonly OutboundItem item in CollectionsMarshal.AsSpan(batch))
+                try
                 {
-                    sent.Bytes += Write(output, item, now, ref sent);
+                    foreach (ref readonly OutboundItem item in CollectionsMarshal.AsSpan(batch))
+                    {
+                        sent.Bytes += Write(output, item, now, ref sent);
+                    }
+
+                    sent.Packets = batch.Count;
+                }
+                finally
+                {
+                    // Every message is copied into the pipe (or the write failed): the items' references go.
+                    Outbound.Recycle(batch);
                 }
 
-                sent.Packets = batch.Count;
-                Outbound.Recycle(batch);
                 sent.Publish(Counters);
                 _sentPackets += sent.Packets;
                 _sentBytes += sent.Bytes;

@@ -352,6 +352,8 @@ internal sealed partial class MqttConnection
             _transport.Output.CancelPendingFlush();
         }
 
+        // Completed above, so nothing is added any more; what the writer did not take would hold pooled messages.
+        Outbound.ReleasePending();
         await _transport.Input.CompleteAsync().ConfigureAwait(false);
         await _transport.Output.CompleteAsync().ConfigureAwait(false);
         _broker.OnConnectionClosed(this, _closeReason);

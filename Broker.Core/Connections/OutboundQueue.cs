@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
 
@@ -31,6 +32,7 @@ internal readonly struct OutboundItem
 
     public ReasonCode ReasonCode { get; init; }
 
+    /// <summary>For <see cref="OutboundKind.Publish"/>: the item owns one reference, released once written or dropped.</summary>
     public Message? Message { get; init; }
 
     public int[]? SubscriptionIdentifiers { get; init; }
@@ -67,7 +69,10 @@ internal sealed class OutboundQueue
 
     public OutboundQueue(object owner) => _owner = owner;
 
-    /// <summary>Appends an item; false once the queue is completed (the connection is closing).</summary>
+    /// <summary>
+    /// Appends an item; false once the queue is completed (the connection is closing). On success the queue owns the
+    /// item's message reference; on failure the caller still does.
+    /// </summary>
     public bool TryEnqueue(in OutboundItem item)
     {
         lock (_lock)
@@ -108,6 +113,28 @@ internal sealed class OutboundQueue
 
         _signal.Set();
         return true;
+    }
+
+    /// <summary>
+    /// Drops what the writer will never write, once it has ended (after <see cref="Complete"/>, nothing is added), so
+    /// the pooled messages the items hold go back to their pool.
+    /// </summary>
+    public void ReleasePending()
+    {
+        lock (_lock)
+        {
+            ReleaseMessages(_pending);
+            _pending.Clear();
+            _pendingQoS0 = 0;
+        }
+    }
+
+    private static void ReleaseMessages(List<OutboundItem> items)
+    {
+        foreach (ref readonly OutboundItem item in CollectionsMarshal.AsSpan(items))
+        {
+            item.Message?.Release();
+        }
     }
 
     /// <summary>No more items are accepted; the writer drains what is queued and ends.</summary>
@@ -160,8 +187,10 @@ internal sealed class OutboundQueue
         return taken;
     }
 
+    /// <summary>Releases the message references of a written (or abandoned) batch and keeps the list for the next one.</summary>
     public void Recycle(List<OutboundItem> list)
     {
+        ReleaseMessages(list);
         list.Clear();
         if (!_firstBatchRecycled)
         {

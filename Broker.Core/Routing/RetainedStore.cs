@@ -48,7 +48,8 @@ public sealed class RetainedStore
             return false;
         }
 
-        _messages[message.Topic] = message.WithoutPublisher();
+        // The store outlives the publish, so it keeps an unpooled copy, never a reference to a pooled message.
+        _messages[message.Topic] = message.ToUnpooled();
         Changed();
         return true;
     }

@@ -29,7 +29,11 @@ internal sealed class Router
 
     public TopicTrie<Session, SubscriptionOptions> Trie { get; } = new();
 
-    /// <summary>Routes <paramref name="message"/>; returns the number of sessions it was delivered to.</summary>
+    /// <summary>
+    /// Routes <paramref name="message"/>; returns the number of sessions it was delivered to. Takes over the caller's
+    /// reference: each delivery needs one, so the caller's becomes the first and the rest are added at once. The message
+    /// must not be touched after its last delivery, which may already have released it.
+    /// </summary>
     public int Route(Message message)
     {
         List<MatchedSession> matches = t_matches ??= new List<MatchedSession>(16);
@@ -39,10 +43,24 @@ internal sealed class Router
 
         int delivered = 0;
         bool ignoreLoop = _broker.Options.IgnoreLoopDeliver;
+
+        // One reference per delivery (Deliver consumes it): the caller's plus the rest in one interlocked add, none
+        // for a single subscriber. Every iteration reads the message while it still holds the references of the
+        // deliveries to come.
+        if (matches.Count == 0)
+        {
+            message.Release();
+        }
+        else
+        {
+            message.AddRef(matches.Count - 1);
+        }
+
         foreach (MatchedSession match in matches)
         {
             if (match.LocalOnly || (ignoreLoop && ReferenceEquals(match.Session, message.Publisher)))
             {
+                message.Release();
                 _broker.Counters.Increment(CounterId.DeliveryDroppedNoLocal);
                 _broker.Counters.Increment(CounterId.DeliveryDropped);
                 continue;
@@ -69,7 +87,8 @@ internal sealed class Router
 
     /// <summary>
     /// Hands a shared-subscription message whose member session ended unacknowledged to another member of the same
-    /// group, connected ones first; dropped (and counted) when none is left.
+    /// group, connected ones first; dropped (and counted) when none is left. The orphan's message reference passes to
+    /// the new delivery, or is released when it is dropped.
     /// </summary>
     internal void Redispatch(in QueuedMessage orphan)
     {
@@ -79,6 +98,7 @@ internal sealed class Router
         int first = PickShared(group, members, message);
         if (first < 0)
         {
+            message.Release();
             _broker.Counters.Increment(CounterId.DeliveryDropped);
             return;
         }

@@ -22,6 +22,7 @@ internal enum InflightState : byte
     AwaitingPubComp,
 }
 
+/// <summary>An unacknowledged QoS 1/2 delivery; owns one reference to its message until it leaves the window.</summary>
 internal struct InflightEntry
 {
     public QueuedMessage Delivery;
@@ -42,12 +43,18 @@ public sealed partial class Session
     /// Delivers one routed message. QoS 0 to a connected client skips the session lock (the outbound queue has its
     /// own); QoS 1/2 take an inflight slot and a packet identifier, or wait in the queue when the window is full.
     /// </summary>
+    /// <remarks>
+    /// Consumes one reference to <paramref name="message"/> that the caller took for this delivery: it passes to the
+    /// outbound item, inflight entry or queue entry that holds the message next, or is released if it is dropped.
+    /// The private send and enqueue helpers below follow the same rule for the <see cref="QueuedMessage"/> they get.
+    /// </remarks>
     internal void Deliver(Message message, QualityOfService qos, bool retain, int[]? subscriptionIds, SharedGroup<Session, SubscriptionOptions>? sharedGroup = null)
     {
         BrokerCounters counters = _broker.Counters;
         long now = _broker.TimeProvider.GetTimestamp();
         if (message.IsExpired(now))
         {
+            message.Release();
             counters.Increment(CounterId.DeliveryDroppedExpired);
             counters.Increment(CounterId.DeliveryDropped);
             return;
@@ -67,12 +74,20 @@ public sealed partial class Session
 
         lock (Sync)
         {
+            if (IsTerminated)
+            {
+                // Routed just before the session left the trie: nobody will ever read its queue.
+                message.Release();
+                return;
+            }
+
             counters.Increment(CounterId.MessagesDelivered);
             MqttConnection? connection = _connection;
             if (connection is null)
             {
                 if (qos == QualityOfService.AtMostOnce && !_broker.Options.QueueQoS0Messages)
                 {
+                    message.Release();
                     counters.Increment(CounterId.DeliveryDroppedQos0Msg);
                     counters.Increment(CounterId.DeliveryDropped);
                     return;
@@ -99,6 +114,7 @@ public sealed partial class Session
     {
         if (!connection.FitsPacketSize(delivery))
         {
+            delivery.Message.Release();
             CountDropped(CounterId.DeliveryDroppedTooLarge);
             return;
         }
@@ -111,8 +127,10 @@ public sealed partial class Session
             Message = delivery.Message,
             SubscriptionIdentifiers = delivery.SubscriptionIdentifiers,
         };
+        // The item owns the delivery's reference; the writer releases it once encoded.
         if (!connection.Outbound.TryEnqueueQoS0(item, connection.QoS0QueueLimit))
         {
+            delivery.Message.Release();
             CountDropped(CounterId.DeliveryDroppedQos0Msg);
         }
     }
@@ -121,6 +139,7 @@ public sealed partial class Session
     {
         if (!connection.FitsPacketSize(delivery))
         {
+            delivery.Message.Release();
             CountDropped(CounterId.DeliveryDroppedTooLarge);
             return;
         }
@@ -133,7 +152,20 @@ public sealed partial class Session
             SentAt = now,
             Sequence = ++_sequence,
         };
-        connection.Outbound.TryEnqueue(PublishItem(delivery, id, dup: false));
+        EnqueuePublish(connection, delivery, id, dup: false);
+    }
+
+    /// <summary>
+    /// Queues the PUBLISH of an inflight delivery. The inflight entry keeps its own reference (for a resend), so the
+    /// outbound item takes another, which the writer releases once encoded.
+    /// </summary>
+    private static void EnqueuePublish(MqttConnection connection, in QueuedMessage delivery, ushort packetId, bool dup)
+    {
+        delivery.Message.AddRef();
+        if (!connection.Outbound.TryEnqueue(PublishItem(delivery, packetId, dup)))
+        {
+            delivery.Message.Release();
+        }
     }
 
     private static OutboundItem PublishItem(in QueuedMessage delivery, ushort packetId, bool dup) => new()
@@ -154,6 +186,7 @@ public sealed partial class Session
         if (max > 0 && _queue.Count >= max)
         {
             QueuedMessage dropped = _queue.Dequeue();
+            dropped.Message.Release();
             _queueDropped++;
             CountDropped(dropped.QoS == QualityOfService.AtMostOnce ? CounterId.DeliveryDroppedQos0Msg : CounterId.DeliveryDroppedQueueFull);
         }
@@ -211,6 +244,7 @@ public sealed partial class Session
             QueuedMessage next = _queue.Dequeue();
             if (next.Message.IsExpired(now))
             {
+                next.Message.Release();
                 CountDropped(CounterId.DeliveryDroppedExpired);
                 continue;
             }
@@ -324,7 +358,23 @@ public sealed partial class Session
             return;
         }
 
-        var pending = new List<(long Sequence, ushort Id)>(_inflight.Count);
+        // The retry sweep runs every second for each 3.1/3.1.1 session: count first, so a window that is moving
+        // (everything acknowledged within the retry interval) costs no list.
+        int due = 0;
+        foreach (KeyValuePair<ushort, InflightEntry> pair in _inflight)
+        {
+            if (pair.Value.SentAt <= olderThan)
+            {
+                due++;
+            }
+        }
+
+        if (due == 0)
+        {
+            return;
+        }
+
+        var pending = new List<(long Sequence, ushort Id)>(due);
         foreach (KeyValuePair<ushort, InflightEntry> pair in _inflight)
         {
             if (pair.Value.SentAt <= olderThan)
@@ -375,7 +425,7 @@ public sealed partial class Session
         }
         else
         {
-            connection.Outbound.TryEnqueue(PublishItem(entry.Delivery, id, dup: true));
+            EnqueuePublish(connection, entry.Delivery, id, dup: true);
         }
     }
 
@@ -403,6 +453,7 @@ public sealed partial class Session
     private void RemoveInflightLocked(ushort packetId, in InflightEntry entry)
     {
         _inflight.Remove(packetId);
+        entry.Delivery.Message.Release();
         if (entry.Deferred)
         {
             _deferredCount--;

@@ -169,11 +169,16 @@ public sealed partial class Session
         lock (Sync)
         {
             IsTerminated = true;
+            // An orphan keeps the message reference its entry held; every other entry releases its own.
             foreach (InflightEntry entry in _inflight.Values)
             {
                 if (entry.Delivery.SharedGroup is not null && entry.State != InflightState.AwaitingPubComp)
                 {
                     orphans.Add(entry.Delivery);
+                }
+                else
+                {
+                    entry.Delivery.Message.Release();
                 }
             }
 
@@ -182,6 +187,10 @@ public sealed partial class Session
                 if (queued.SharedGroup is not null && queued.QoS != QualityOfService.AtMostOnce)
                 {
                     orphans.Add(queued);
+                }
+                else
+                {
+                    queued.Message.Release();
                 }
             }
 
