@@ -23,7 +23,14 @@ internal sealed class BrokerHost : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         Options = options;
         _logger = loggerFactory.CreateLogger("Broker.Server");
+        if (options.Broker.MaximumConnections == 0)
+        {
+            // The too_many_connections alarm measures against the listener's max_conns unless told otherwise.
+            options.Broker.MaximumConnections = options.MqttTcp.MaxConnections;
+        }
+
         Broker = new MqttBroker(options.Broker, loggerFactory, timeProvider);
+        Configuration.SecurityBootstrap.Apply(options, Broker);
         MqttListener = new SocketListener(options.MqttTcp, Broker.RunConnectionAsync, loggerFactory);
         _listeners = [MqttListener];
         DataDirectory = Path.GetFullPath(options.DataDirectory);
