@@ -1,5 +1,8 @@
 using System.Net.Sockets;
 using Broker.Core;
+using Broker.Http;
+using Broker.Http.Auth;
+using Broker.Http.Hosting;
 using Broker.Transport.Tcp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,7 +37,24 @@ internal sealed class BrokerHost : IAsyncDisposable
         MqttListener = new SocketListener(options.MqttTcp, Broker.RunConnectionAsync, loggerFactory);
         _listeners = [MqttListener];
         DataDirectory = Path.GetFullPath(options.DataDirectory);
+        if (options.ApiEnabled)
+        {
+            Apps = new AppStore(Path.Combine(DataDirectory, AppsFileName), timeProvider: timeProvider);
+            var listenerInfos = new List<IListenerInfo>();
+            foreach (SocketListener listener in _listeners)
+            {
+                listenerInfos.Add(new SocketListenerInfo(listener));
+            }
+
+            ManagementContext = new ManagementContext(Broker, Apps, () => listenerInfos);
+            Api = new ManagementApi(ManagementContext, loggerFactory);
+            ApiHost = new HttpListenerHost(Api, options.Api, loggerFactory);
+            listenerInfos.Add(ApiHost);
+        }
     }
+
+    /// <summary>The apps file in the data directory.</summary>
+    public const string AppsFileName = "apps.json";
 
     public ServerOptions Options { get; }
 
@@ -48,6 +68,18 @@ internal sealed class BrokerHost : IAsyncDisposable
 
     /// <summary>The data directory as an absolute path.</summary>
     public string DataDirectory { get; }
+
+    /// <summary>The management API's apps, or null when the API is off.</summary>
+    public AppStore? Apps { get; }
+
+    /// <summary>The services behind the management API, or null when it is off.</summary>
+    public ManagementContext? ManagementContext { get; }
+
+    /// <summary>The management API, or null when it is off.</summary>
+    public ManagementApi? Api { get; }
+
+    /// <summary>The management API's HTTP host (8081 by default), or null when the API is off.</summary>
+    public HttpListenerHost? ApiHost { get; }
 
     /// <summary>
     /// Creates the data directory and starts every listener. On failure (address in use, no permission) the
@@ -88,6 +120,29 @@ internal sealed class BrokerHost : IAsyncDisposable
             }
         }
 
+        if (ApiHost is not null)
+        {
+            if (Options.ApiDefaultApp && Options.ApiDefaultAppId.Length > 0 && Options.ApiDefaultAppSecret.Length > 0)
+            {
+                Apps!.EnsureDefault(Options.ApiDefaultAppId, Options.ApiDefaultAppSecret);
+            }
+
+            try
+            {
+                await ApiHost.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException ex)
+            {
+                ServerLog.ListenerFailed(_logger, "http:management:" + Options.Api.Port, ex.Message);
+                foreach (SocketListener started in _listeners)
+                {
+                    await started.DisposeAsync().ConfigureAwait(false);
+                }
+
+                throw;
+            }
+        }
+
         ServerLog.Started(_logger, Options.Broker.NodeName, DescribeListeners(), DataDirectory);
     }
 
@@ -106,6 +161,11 @@ internal sealed class BrokerHost : IAsyncDisposable
         if (graceful)
         {
             ServerLog.Stopping(_logger, Options.ShutdownTimeout);
+        }
+
+        if (ApiHost is not null)
+        {
+            await ApiHost.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
         foreach (SocketListener listener in _listeners)
@@ -164,10 +224,15 @@ internal sealed class BrokerHost : IAsyncDisposable
 
     private string DescribeListeners()
     {
-        var names = new string[_listeners.Length];
-        for (int i = 0; i < names.Length; i++)
+        var names = new List<string>(_listeners.Length + 1);
+        foreach (SocketListener listener in _listeners)
         {
-            names[i] = _listeners[i].Name;
+            names.Add(listener.Name);
+        }
+
+        if (ApiHost is not null)
+        {
+            names.Add(((IListenerInfo)ApiHost).Name);
         }
 
         return string.Join(", ", names);

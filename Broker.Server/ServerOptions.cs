@@ -1,5 +1,6 @@
 using System.Net;
 using Broker.Core.Configuration;
+using Broker.Http.Hosting;
 using Broker.Transport.Tcp;
 using Microsoft.Extensions.Logging;
 
@@ -56,6 +57,24 @@ internal sealed class ServerOptions
 
     /// <summary>Bans loaded at start (<c>--ban</c>, config key <c>ban</c>).</summary>
     public List<Configuration.BanSpec> Bans { get; } = [];
+
+    /// <summary>Whether the management API (HTTP) is served, true.</summary>
+    public bool ApiEnabled { get; set; } = true;
+
+    /// <summary>The management API's HTTP listener: 0.0.0.0:8081 (EMQX's <c>management.listener.http</c>).</summary>
+    public HttpListenerHostOptions Api { get; } = new();
+
+    /// <summary>Whether the default app is created at start, true; also off when its id or secret is set empty.</summary>
+    public bool ApiDefaultApp { get; set; } = true;
+
+    /// <summary>
+    /// The AppID of the default app created at start unless it exists, <c>admin</c> (EMQX's
+    /// <c>management.default_application.id</c>); empty for none.
+    /// </summary>
+    public string ApiDefaultAppId { get; set; } = "admin";
+
+    /// <summary>The default app's AppSecret, <c>public</c>; empty for no default app.</summary>
+    public string ApiDefaultAppSecret { get; set; } = "public";
 
     /// <summary>The least severe level logged to the console, information (EMQX logs warnings; the startup line is information).</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;

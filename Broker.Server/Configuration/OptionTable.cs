@@ -12,6 +12,7 @@ internal static class OptionTable
 {
     private const string ServerSection = "Server";
     private const string ListenerSection = "MQTT/TCP listener";
+    private const string ApiSection = "Management API (HTTP)";
     private const string MqttSection = "MQTT (broker core; EMQX zone defaults)";
     private const string SecuritySection = "Authentication, ACL and banned list (repeatable --user/--acl/--ban; config keys take arrays)";
     private const string AlarmSection = "Alarms";
@@ -43,6 +44,22 @@ internal static class OptionTable
             static (o, v) => o.MqttTcp.MaxReadBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxReadBufferSize)),
         new(ListenerSection, "tcp-write-buffer-size", "BYTES", "Unsent bytes buffered per connection before the broker waits; 0 = no limit.",
             static (o, v) => o.MqttTcp.MaxWriteBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxWriteBufferSize)),
+
+        // Management API
+        new(ApiSection, "api", "true|false", "Whether the management API (EMQX v4 at /api/v4 and /api, v3 at /api/v3) is served.",
+            static (o, v) => o.ApiEnabled = ParseBool(v), static o => Format(o.ApiEnabled)),
+        new(ApiSection, "api-bind", "ADDRESS", "Address the management API binds.",
+            static (o, v) => o.Api.Address = ParseAddress(v), static o => o.Api.Address.ToString()),
+        new(ApiSection, "api-port", "PORT", "Management API port; 0 picks a free port.",
+            static (o, v) => o.Api.Port = ParseInt(v), static o => Format(o.Api.Port)),
+        new(ApiSection, "api-max-body-size", "BYTES", "Largest request body accepted; larger ones get 413.",
+            static (o, v) => o.Api.MaxBodySize = ParseInt(v), static o => Format(o.Api.MaxBodySize)),
+        new(ApiSection, "api-default-app", "true|false", "Whether the default app is created at start (as EMQX, again if it was deleted).",
+            static (o, v) => o.ApiDefaultApp = ParseBool(v), static o => Format(o.ApiDefaultApp)),
+        new(ApiSection, "api-default-app-id", "ID", "AppID of the default app, created at start unless it exists; empty for none.",
+            static (o, v) => o.ApiDefaultAppId = v, static o => o.ApiDefaultAppId),
+        new(ApiSection, "api-default-app-secret", "SECRET", "AppSecret of the default app; empty for no default app.",
+            static (o, v) => o.ApiDefaultAppSecret = v, static o => o.ApiDefaultAppSecret),
 
         // MQTT
         new(MqttSection, "max-packet-size", "BYTES", "Largest MQTT packet accepted (mqtt.max_packet_size).",

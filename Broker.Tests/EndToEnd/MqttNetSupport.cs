@@ -83,12 +83,17 @@ internal sealed class NetClient : IDisposable
     /// <summary>Messages received and not yet taken.</summary>
     public int Pending => _received.Reader.Count;
 
-    public static async Task<NetClient> ConnectAsync(
+    public static Task<NetClient> ConnectAsync(
         TcpBroker broker, string clientId, MqttProtocolVersion version, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
+        => ConnectAsync(broker.Port, clientId, version, cancellationToken, configure);
+
+    /// <summary>Connects to a broker on 127.0.0.1:<paramref name="port"/>.</summary>
+    public static async Task<NetClient> ConnectAsync(
+        int port, string clientId, MqttProtocolVersion version, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
     {
         var client = new NetClient(new MqttClientFactory().CreateMqttClient());
         MqttClientOptionsBuilder builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(TcpBroker.Host, broker.Port)
+            .WithTcpServer(TcpBroker.Host, port)
             .WithProtocolVersion(version)
             .WithClientId(clientId)
             .WithTimeout(TimeSpan.FromSeconds(10));

@@ -77,6 +77,8 @@ public sealed class BrokerHostTests
     {
         var options = new ServerOptions { Bind = IPAddress.Loopback, MqttPort = 0, DataDirectory = Path.Combine(_directory, "data") };
         options.MqttTcp.Acceptors = 1;
+        options.Api.Address = IPAddress.Loopback;
+        options.Api.Port = 0;
         return options;
     }
 }

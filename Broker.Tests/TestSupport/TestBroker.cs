@@ -58,6 +58,9 @@ public sealed class TestBroker : IAsyncDisposable
             }
         });
 
+    /// <summary>Disposes <paramref name="client"/> with the broker.</summary>
+    public void Track(PipeClient client) => _clients.Add(client);
+
     /// <summary>A connection that has not sent CONNECT yet; disposed with the broker.</summary>
     public PipeClient Open(ProtocolVersion version = ProtocolVersion.V500)
     {

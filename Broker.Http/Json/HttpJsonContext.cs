@@ -1,0 +1,41 @@
+using System.Text.Json.Serialization;
+using Broker.Http.Auth;
+
+namespace Broker.Http.Json;
+
+/// <summary>Source-generated serialization of every management API body (no reflection).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(RouteInfoDto))]
+[JsonSerializable(typeof(IReadOnlyList<RouteInfoDto>))]
+[JsonSerializable(typeof(BrokerDto))]
+[JsonSerializable(typeof(IReadOnlyList<BrokerDto>))]
+[JsonSerializable(typeof(NodeDto))]
+[JsonSerializable(typeof(IReadOnlyList<NodeDto>))]
+[JsonSerializable(typeof(ClientDto))]
+[JsonSerializable(typeof(IReadOnlyList<ClientDto>))]
+[JsonSerializable(typeof(V3ConnectionDto))]
+[JsonSerializable(typeof(IReadOnlyList<V3ConnectionDto>))]
+[JsonSerializable(typeof(V3SessionDto))]
+[JsonSerializable(typeof(IReadOnlyList<V3SessionDto>))]
+[JsonSerializable(typeof(SubscriptionDto))]
+[JsonSerializable(typeof(IReadOnlyList<SubscriptionDto>))]
+[JsonSerializable(typeof(V3SubscriptionDto))]
+[JsonSerializable(typeof(IReadOnlyList<V3SubscriptionDto>))]
+[JsonSerializable(typeof(RouteDto))]
+[JsonSerializable(typeof(IReadOnlyList<RouteDto>))]
+[JsonSerializable(typeof(ListenerDto))]
+[JsonSerializable(typeof(IReadOnlyList<ListenerDto>))]
+[JsonSerializable(typeof(IReadOnlyList<NodeListenersDto>))]
+[JsonSerializable(typeof(IReadOnlyList<NodeMetricsDto>))]
+[JsonSerializable(typeof(IReadOnlyList<NodeStatsDto>))]
+[JsonSerializable(typeof(Dictionary<string, long>))]
+[JsonSerializable(typeof(IReadOnlyList<PublishBatchItemDto>))]
+[JsonSerializable(typeof(IReadOnlyList<SubscribeBatchItemDto>))]
+[JsonSerializable(typeof(MessageIdDto))]
+[JsonSerializable(typeof(MessageIdsDto))]
+[JsonSerializable(typeof(AppDto))]
+[JsonSerializable(typeof(IReadOnlyList<AppDto>))]
+[JsonSerializable(typeof(AppSecretDto))]
+[JsonSerializable(typeof(AppFile))]
+[JsonSerializable(typeof(string))]
+public sealed partial class HttpJsonContext : JsonSerializerContext;

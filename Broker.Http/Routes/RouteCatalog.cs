@@ -1,0 +1,19 @@
+using Broker.Http.Routing;
+
+namespace Broker.Http.Routes;
+
+/// <summary>Every route group of the API, in the order <c>GET /api/v4</c> lists them. Add a group with one line here.</summary>
+internal static class RouteCatalog
+{
+    public static void MapV4(RouteTable routes)
+    {
+        BrokersRoutes.Map(routes);
+        ClientsRoutes.Map(routes);
+        AppsRoutes.Map(routes);
+    }
+
+    public static void MapV3(RouteTable routes)
+    {
+        BrokersRoutes.MapV3(routes);
+    }
+}
