@@ -10,10 +10,19 @@ internal static class RouteCatalog
         BrokersRoutes.Map(routes);
         ClientsRoutes.Map(routes);
         AppsRoutes.Map(routes);
+        AuthRoutes.Map(routes);
+        AclRoutes.Map(routes);
+        BannedRoutes.Map(routes);
+        PluginsRoutes.Map(routes);
+        AlarmsRoutes.Map(routes);
     }
 
     public static void MapV3(RouteTable routes)
     {
         BrokersRoutes.MapV3(routes);
+        PluginsRoutes.MapV3(routes);
+        ConfigsRoutes.MapV3(routes);
+        AlarmsRoutes.MapV3(routes);
+        BannedRoutes.MapV3(routes);
     }
 }
