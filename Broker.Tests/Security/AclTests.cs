@@ -360,3 +360,51 @@ public sealed class AclTests
         Assert.That(acl.Check("c2", null, AclAction.Subscribe, Encoding.UTF8.GetBytes("t/2")), Is.Null);
     }
 }
+
+/// <summary>The publish-path cost of the ACL: a cache hit allocates nothing; no rules and allow-by-default skip everything.</summary>
+[TestFixture]
+[CancelAfter(30_000)]
+public sealed class AclHotPathTests
+{
+    [Test]
+    public async Task CacheHit_AllocatesNothing()
+    {
+        await using var broker = new TestBroker(o => o.SysTopicsEnabled = false);
+        broker.Broker.Acl.Add(AclTarget.All, null, "deny/#", AclAction.Publish, AclAccess.Deny);
+        await broker.ConnectAsync("c");
+        Broker.Core.Connections.MqttConnection connection = broker.Broker.Sessions.Find("c")!.Connection!;
+        byte[] topic = Encoding.UTF8.GetBytes("sensors/1/temperature");
+        Assert.That(broker.Broker.IsAllowed(connection, AclAction.Publish, topic), Is.True, "first check: a miss, cached");
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        bool allowed = true;
+        for (int i = 0; i < 1000; i++)
+        {
+            allowed &= broker.Broker.IsAllowed(connection, AclAction.Publish, topic);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(allowed, Is.True);
+        Assert.That(allocated, Is.Zero);
+    }
+
+    [Test]
+    public async Task NoRules_AllocatesNothing_CountsNothing()
+    {
+        await using var broker = new TestBroker(o => o.SysTopicsEnabled = false);
+        await broker.ConnectAsync("c");
+        Broker.Core.Connections.MqttConnection connection = broker.Broker.Sessions.Find("c")!.Connection!;
+        byte[] topic = Encoding.UTF8.GetBytes("t");
+        broker.Broker.IsAllowed(connection, AclAction.Publish, topic);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            broker.Broker.IsAllowed(connection, AclAction.Publish, topic);
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+        Assert.That(broker.Broker.Counters.Get(CounterId.ClientCheckAcl), Is.Zero);
+        Assert.That(connection.AclCache, Is.Null);
+    }
+}
