@@ -33,10 +33,10 @@ internal sealed class BrokerHost : IAsyncDisposable
         }
 
         Broker = new MqttBroker(options.Broker, loggerFactory, timeProvider);
-        Configuration.SecurityBootstrap.Apply(options, Broker);
         MqttListener = new SocketListener(options.MqttTcp, Broker.RunConnectionAsync, loggerFactory);
         _listeners = [MqttListener];
         DataDirectory = Path.GetFullPath(options.DataDirectory);
+        Security = Configuration.SecurityFile.Open(DataDirectory, options, Broker);
         if (options.ApiEnabled)
         {
             Apps = new AppStore(Path.Combine(DataDirectory, AppsFileName), timeProvider: timeProvider);
@@ -52,6 +52,9 @@ internal sealed class BrokerHost : IAsyncDisposable
             listenerInfos.Add(ApiHost);
         }
     }
+
+    /// <summary>Users, ACL rules and bans, kept in <c>security.json</c> in the data directory.</summary>
+    internal Configuration.SecurityFile Security { get; }
 
     /// <summary>The apps file in the data directory.</summary>
     public const string AppsFileName = "apps.json";

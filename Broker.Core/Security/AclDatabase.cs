@@ -28,6 +28,9 @@ public sealed class AclDatabase
         _time = time;
     }
 
+    /// <summary>Raised after every change of the rules, on the thread that made it (persistence hooks here).</summary>
+    public event Action? Changed;
+
     /// <summary>Rules stored (a <c>pubsub</c> rule counts as two).</summary>
     public int Count => Volatile.Read(ref _count);
 
@@ -37,11 +40,25 @@ public sealed class AclDatabase
     /// <summary>Adds or replaces a rule; returns the rule stored.</summary>
     public AclRule Add(AclTarget target, string? who, string topic, AclAction action, AclAccess access)
     {
+        AclRule rule = Insert(target, who, topic, action, access, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        Changed?.Invoke();
+        return rule;
+    }
+
+    /// <summary>Puts back a rule saved from <see cref="ListAll"/> (restore oldest first); does not raise <see cref="Changed"/>.</summary>
+    public void Restore(AclRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        Insert(rule.Target, rule.Who, rule.Topic, rule.Action, rule.Access, rule.CreatedAt);
+    }
+
+    private AclRule Insert(AclTarget target, string? who, string topic, AclAction action, AclAccess access, long createdAt)
+    {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         who = NormalizeWho(target, who);
         lock (_sync)
         {
-            var rule = new AclRule(target, who, topic, action, access, _time.GetUtcNow().ToUnixTimeMilliseconds()) { Sequence = ++_sequence };
+            var rule = new AclRule(target, who, topic, action, access, createdAt) { Sequence = ++_sequence };
             AclRule[] group = GetGroup(target, who);
             int existing = IndexOf(group, topic, action);
             AclRule[] updated;
@@ -71,6 +88,7 @@ public sealed class AclDatabase
     {
         ArgumentNullException.ThrowIfNull(topic);
         who = NormalizeWho(target, who);
+        int removed;
         lock (_sync)
         {
             AclRule[] group = GetGroup(target, who);
@@ -83,16 +101,21 @@ public sealed class AclDatabase
                 }
             }
 
-            int removed = group.Length - kept.Count;
+            removed = group.Length - kept.Count;
             if (removed > 0)
             {
                 SetGroup(target, who, [.. kept]);
                 _count -= removed;
                 Interlocked.Increment(ref _generation);
             }
-
-            return removed;
         }
+
+        if (removed > 0)
+        {
+            Changed?.Invoke();
+        }
+
+        return removed;
     }
 
     /// <summary>Removes every rule.</summary>
@@ -106,6 +129,8 @@ public sealed class AclDatabase
             _count = 0;
             Interlocked.Increment(ref _generation);
         }
+
+        Changed?.Invoke();
     }
 
     /// <summary>Makes every client's cached ACL answers stale (after a change of <c>acl_nomatch</c> or of the modules).</summary>

@@ -41,11 +41,23 @@ public sealed class BannedList
         _time = time;
     }
 
+    /// <summary>Raised after every change (purges included), on the thread that made it (persistence hooks here).</summary>
+    public event Action? Changed;
+
     /// <summary>Entries stored, expired ones included until the next purge.</summary>
     public int Count => _entries.Count;
 
     /// <summary>Adds or replaces the ban of <paramref name="entry"/>'s (as, who).</summary>
     public void Add(BanEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentException.ThrowIfNullOrEmpty(entry.Who);
+        _entries[(entry.As, Normalize(entry.As, entry.Who))] = entry;
+        Changed?.Invoke();
+    }
+
+    /// <summary>Puts back a ban saved from <see cref="List"/>; does not raise <see cref="Changed"/>.</summary>
+    public void Restore(BanEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentException.ThrowIfNullOrEmpty(entry.Who);
@@ -65,7 +77,13 @@ public sealed class BannedList
     public bool Remove(BanKind kind, string who)
     {
         ArgumentNullException.ThrowIfNull(who);
-        return _entries.TryRemove((kind, Normalize(kind, who)), out _);
+        if (!_entries.TryRemove((kind, Normalize(kind, who)), out _))
+        {
+            return false;
+        }
+
+        Changed?.Invoke();
+        return true;
     }
 
     /// <summary>One ban, or null (expired ones included until purged).</summary>
@@ -90,7 +108,11 @@ public sealed class BannedList
     }
 
     /// <summary>Removes every ban.</summary>
-    public void Clear() => _entries.Clear();
+    public void Clear()
+    {
+        _entries.Clear();
+        Changed?.Invoke();
+    }
 
     /// <summary>Whether a CONNECT with these identities is banned now.</summary>
     public bool IsBanned(string clientId, string? userName, string? peerHost)
@@ -122,6 +144,11 @@ public sealed class BannedList
             {
                 purged++;
             }
+        }
+
+        if (purged > 0)
+        {
+            Changed?.Invoke();
         }
 
         return purged;

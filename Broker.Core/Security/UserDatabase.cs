@@ -13,6 +13,15 @@ public enum UserKind
     ClientId,
 }
 
+/// <summary>A user record as stored, for persistence: the salted hash, never the password.</summary>
+/// <param name="Kind">Username or client id record.</param>
+/// <param name="Login">The username or client id.</param>
+/// <param name="PasswordHash">Salt followed by the hex digest (<see cref="PasswordHasher"/>).</param>
+/// <param name="Algorithm">The hash it was made with.</param>
+/// <param name="IsSuperuser">Superusers skip the ACL.</param>
+/// <param name="CreatedAt">Unix milliseconds.</param>
+public sealed record StoredUser(UserKind Kind, string Login, byte[] PasswordHash, PasswordHashAlgorithm Algorithm, bool IsSuperuser, long CreatedAt);
+
 /// <summary>What the management API may see of a user: never the password, only its stored digest for <c>/auth_user</c>.</summary>
 /// <param name="Kind">Username or client id record.</param>
 /// <param name="Login">The username or client id.</param>
@@ -51,6 +60,9 @@ public sealed class UserDatabase
         _time = time;
     }
 
+    /// <summary>Raised after every change, on the thread that made it (persistence hooks here).</summary>
+    public event Action? Changed;
+
     /// <summary>Records of both kinds.</summary>
     public int Count => _byUsername.Count + _byClientId.Count;
 
@@ -59,7 +71,7 @@ public sealed class UserDatabase
     {
         ArgumentException.ThrowIfNullOrEmpty(login);
         ArgumentNullException.ThrowIfNull(password);
-        return Table(kind).TryAdd(login, NewRecord(password, isSuperuser, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        return Notify(Table(kind).TryAdd(login, NewRecord(password, isSuperuser, _time.GetUtcNow().ToUnixTimeMilliseconds())));
     }
 
     /// <summary>Changes a user's password (and superuser flag when given); false if there is no such user (EMQX's <c>noexisted</c>).</summary>
@@ -73,7 +85,7 @@ public sealed class UserDatabase
             UserRecord replacement = NewRecord(password, isSuperuser ?? existing.IsSuperuser, existing.CreatedAt);
             if (table.TryUpdate(login, replacement, existing))
             {
-                return true;
+                return Notify(true);
             }
         }
 
@@ -86,13 +98,14 @@ public sealed class UserDatabase
         ArgumentException.ThrowIfNullOrEmpty(login);
         ArgumentNullException.ThrowIfNull(password);
         Table(kind)[login] = NewRecord(password, isSuperuser, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        Notify(true);
     }
 
     /// <summary>Removes a user; false if there was none.</summary>
     public bool Remove(UserKind kind, string login)
     {
         ArgumentNullException.ThrowIfNull(login);
-        return Table(kind).TryRemove(login, out _);
+        return Notify(Table(kind).TryRemove(login, out _));
     }
 
     /// <summary>One user, or null.</summary>
@@ -120,6 +133,41 @@ public sealed class UserDatabase
     {
         _byUsername.Clear();
         _byClientId.Clear();
+        Notify(true);
+    }
+
+    /// <summary>Every record as stored (hashes, not passwords), for persistence.</summary>
+    public IReadOnlyList<StoredUser> Export()
+    {
+        var list = new List<StoredUser>(Count);
+        foreach (UserKind kind in (ReadOnlySpan<UserKind>)[UserKind.Username, UserKind.ClientId])
+        {
+            foreach (KeyValuePair<string, UserRecord> pair in Table(kind))
+            {
+                UserRecord r = pair.Value;
+                list.Add(new StoredUser(kind, pair.Key, r.Password, r.Algorithm, r.IsSuperuser, r.CreatedAt));
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>Puts back a record saved by <see cref="Export"/>, replacing one of the same login; does not raise <see cref="Changed"/>.</summary>
+    public void Restore(StoredUser user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentException.ThrowIfNullOrEmpty(user.Login);
+        Table(user.Kind)[user.Login] = new UserRecord(user.PasswordHash, user.Algorithm, user.IsSuperuser, user.CreatedAt);
+    }
+
+    private bool Notify(bool changed)
+    {
+        if (changed)
+        {
+            Changed?.Invoke();
+        }
+
+        return changed;
     }
 
     /// <summary>

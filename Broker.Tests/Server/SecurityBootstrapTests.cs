@@ -140,6 +140,36 @@ public sealed class SecurityBootstrapTests
         Assert.That(broker.Users.Count, Is.EqualTo(1));
     }
 
+    // What the API writes survives a restart; what the configuration gives is applied again instead of being stored.
+    [Test]
+    public async Task Stores_SurviveARestart_ConfigEntriesAreNotStored()
+    {
+        string data = Path.Combine(_directory, "data");
+        var options = CommandLine.Parse(["--data-dir", data, "--acl", "deny,all,sub,from/config", "--user", "username:cfg:pw"]).Options!;
+        await using (var host = new BrokerHost(options, NullLoggerFactory.Instance))
+        {
+            host.Broker.Users.TryAdd(UserKind.Username, "alice", "secret", isSuperuser: true);
+            host.Broker.Users.TryAdd(UserKind.ClientId, "dev", "d");
+            host.Broker.Acl.Add(AclTarget.Username, "alice", "old", AclAction.Publish, AclAccess.Deny);
+            host.Broker.Acl.Add(AclTarget.All, null, "new", AclAction.Subscribe, AclAccess.Allow);
+            host.Broker.Banned.Add(BanKind.PeerHost, "10.0.0.1", "abuse", duration: TimeSpan.FromDays(1));
+        }
+
+        string text = File.ReadAllText(Path.Combine(data, SecurityFile.FileName));
+        Assert.That(text, Does.Not.Contain("secret").And.Not.Contain("from/config").And.Not.Contain("\"cfg\""));
+
+        var fresh = CommandLine.Parse(["--data-dir", data]).Options!;
+        await using var restarted = new BrokerHost(fresh, NullLoggerFactory.Instance);
+        Broker.Core.MqttBroker broker = restarted.Broker;
+        Assert.That(broker.Users.List(UserKind.Username).Select(u => (u.Login, u.IsSuperuser)), Is.EqualTo(new[] { ("alice", true) }));
+        Assert.That(broker.Users.Find(UserKind.ClientId, "dev"), Is.Not.Null);
+        Assert.That(broker.Acl.ListAll().Select(r => r.Topic), Is.EqualTo(new[] { "old", "new" }));
+        Assert.That(broker.Banned.Find(BanKind.PeerHost, "10.0.0.1")!.Reason, Is.EqualTo("abuse"));
+
+        await using PipeClient alice = await PipeClient.ConnectAsync(broker, "a", configure: c => Credentials(c, "alice", "secret"));
+        Assert.That(broker.Acl.Check("x", null, AclAction.Subscribe, "new"u8), Is.EqualTo(AclAccess.Allow));
+    }
+
     private static ConnectPacket Connect(string clientId, string? userName, string? password) => new()
     {
         ProtocolName = "MQTT",
