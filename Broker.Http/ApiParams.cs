@@ -63,6 +63,14 @@ public readonly struct ApiParams
     /// <summary>An integer parameter (a JSON number, or digits in a string or the query).</summary>
     public ParamStatus TryGetInt(string name, out int value)
     {
+        ParamStatus status = TryGetLong(name, out long wide);
+        value = (int)wide;
+        return status == ParamStatus.Ok && wide is < int.MinValue or > int.MaxValue ? ParamStatus.Invalid : status;
+    }
+
+    /// <summary>A 64-bit integer parameter (unix seconds, for example).</summary>
+    public ParamStatus TryGetLong(string name, out long value)
+    {
         value = 0;
         string? text = _query?.Get(name);
         if (text is null)
@@ -74,7 +82,7 @@ public readonly struct ApiParams
 
             if (json.ValueKind == JsonValueKind.Number)
             {
-                return json.TryGetInt32(out value) ? ParamStatus.Ok : ParamStatus.Invalid;
+                return json.TryGetInt64(out value) ? ParamStatus.Ok : ParamStatus.Invalid;
             }
 
             if (json.ValueKind != JsonValueKind.String)
@@ -85,7 +93,7 @@ public readonly struct ApiParams
             text = json.GetString();
         }
 
-        return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value) ? ParamStatus.Ok : ParamStatus.Invalid;
+        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value) ? ParamStatus.Ok : ParamStatus.Invalid;
     }
 
     /// <summary>A boolean parameter (JSON true/false, or "true"/"false" in a string or the query).</summary>

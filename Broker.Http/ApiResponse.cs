@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Broker.Http;
@@ -12,6 +13,10 @@ public sealed class ApiResponse
 {
     public const string JsonContentType = "application/json; charset=utf-8";
     public const string TextContentType = "text/plain; charset=utf-8";
+
+    // Topics and client ids are written as they are ('+', '&', non-ASCII), as EMQX writes them; the body is JSON, never
+    // embedded in HTML, so the default HTML-safe escaping buys nothing and makes curl output hard to read.
+    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public ApiResponse(int status, string contentType, byte[] body, IReadOnlyList<KeyValuePair<string, string>>? headers = null)
     {
@@ -37,7 +42,7 @@ public sealed class ApiResponse
     {
         ArgumentNullException.ThrowIfNull(write);
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
         {
             write(writer);
         }
@@ -50,7 +55,7 @@ public sealed class ApiResponse
     {
         ArgumentNullException.ThrowIfNull(write);
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
         {
             write(writer, state);
         }

@@ -67,19 +67,20 @@ public sealed class ManagementApi
             return ApiResponse.NotFound();
         }
 
-        if (!Context.Apps.AuthenticateBasic(request.GetHeader("Authorization")))
+        List<string> segments = SplitPath(rest);
+        RouteTable table = v3 ? V3Routes : V4Routes;
+        RouteValues values = RouteValues.Empty;
+        RouteEntry? route = segments.Count == 0 ? null : table.Match(request.Method, segments, out values);
+        if (route is not { AllowAnonymous: true } && !Context.Apps.AuthenticateBasic(request.GetHeader("Authorization")))
         {
             return ApiResponse.Unauthorized();
         }
 
-        List<string> segments = SplitPath(rest);
         if (segments.Count == 0)
         {
             return request.Method == "GET" ? ListRoutes(v3) : ApiResponse.Text(400, "Bad Request");
         }
 
-        RouteTable table = v3 ? V3Routes : V4Routes;
-        RouteEntry? route = table.Match(request.Method, segments, out RouteValues values);
         if (route is null || (values.TryGet("node", out string? node) && !string.Equals(node, Context.NodeName, StringComparison.Ordinal)))
         {
             // EMQX: no route, wrong method, or a node name that is not a cluster member (list_to_existing_atom fails).

@@ -105,7 +105,7 @@ internal static class AppsRoutes
                 return false;
         }
 
-        switch (p.TryGetInt("expired", out int seconds))
+        switch (p.TryGetLong("expired", out long seconds))
         {
             case ParamStatus.Ok:
                 expired = seconds;

@@ -9,6 +9,11 @@ internal static class RouteCatalog
     {
         BrokersRoutes.Map(routes);
         ClientsRoutes.Map(routes);
+        SubscriptionsRoutes.Map(routes);
+        RoutesRoutes.Map(routes);
+        PubSubRoutes.Map(routes);
+        ObservabilityRoutes.Map(routes);
+        PrometheusRoutes.Map(routes);
         AppsRoutes.Map(routes);
         AuthRoutes.Map(routes);
         AclRoutes.Map(routes);
@@ -19,7 +24,7 @@ internal static class RouteCatalog
 
     public static void MapV3(RouteTable routes)
     {
-        BrokersRoutes.MapV3(routes);
+        V3Api.V3Routes.Map(routes);
         PluginsRoutes.MapV3(routes);
         ConfigsRoutes.MapV3(routes);
         AlarmsRoutes.MapV3(routes);

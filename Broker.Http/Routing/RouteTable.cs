@@ -7,7 +7,11 @@ public delegate ValueTask<ApiResponse> AsyncRouteHandler(ApiCall call);
 public delegate ApiResponse RouteHandler(ApiCall call);
 
 /// <summary>One registered route: method, template, EMQX's name and description (for the API listing), handler.</summary>
-public sealed record RouteEntry(string Method, RouteTemplate Template, string Name, string Description, AsyncRouteHandler Handler);
+public sealed record RouteEntry(string Method, RouteTemplate Template, string Name, string Description, AsyncRouteHandler Handler)
+{
+    /// <summary>Served without credentials (EMQX: <c>/emqx_prometheus</c>).</summary>
+    public bool AllowAnonymous { get; init; }
+}
 
 /// <summary>
 /// The routes of one API version. Registering is one line per route, grouped per resource in <c>Routes/*.cs</c>:
@@ -37,16 +41,27 @@ public sealed class RouteTable
         return MapAsync(method, template, name, description, call => ValueTask.FromResult(handler(call)));
     }
 
+    /// <summary>A GET route served without credentials, as EMQX serves <c>/emqx_prometheus</c> to scrapers.</summary>
+    public RouteTable GetAnonymous(string template, string name, string description, RouteHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return Add(new RouteEntry("GET", new RouteTemplate(template), name, description, call => ValueTask.FromResult(handler(call))) { AllowAnonymous = true });
+    }
+
     public RouteTable MapAsync(string method, string template, string name, string description, AsyncRouteHandler handler)
     {
         ArgumentException.ThrowIfNullOrEmpty(method);
         ArgumentNullException.ThrowIfNull(handler);
-        var entry = new RouteEntry(method.ToUpperInvariant(), new RouteTemplate(template), name, description, handler);
+        return Add(new RouteEntry(method.ToUpperInvariant(), new RouteTemplate(template), name, description, handler));
+    }
+
+    private RouteTable Add(RouteEntry entry)
+    {
         foreach (RouteEntry existing in _routes)
         {
             if (existing.Method == entry.Method && existing.Template.Text == entry.Template.Text)
             {
-                throw new InvalidOperationException($"Route {entry.Method} {template} is registered twice.");
+                throw new InvalidOperationException($"Route {entry.Method} {entry.Template.Text} is registered twice.");
             }
         }
 
