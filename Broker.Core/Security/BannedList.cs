@@ -36,6 +36,9 @@ public sealed class BannedList
     private readonly ConcurrentDictionary<(BanKind, string), BanEntry> _entries = new();
     private readonly TimeProvider _time;
 
+    // ConcurrentDictionary.Count takes every bucket lock; CONNECT reads this instead.
+    private int _count;
+
     internal BannedList(TimeProvider time)
     {
         _time = time;
@@ -45,14 +48,14 @@ public sealed class BannedList
     public event Action? Changed;
 
     /// <summary>Entries stored, expired ones included until the next purge.</summary>
-    public int Count => _entries.Count;
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Adds or replaces the ban of <paramref name="entry"/>'s (as, who).</summary>
     public void Add(BanEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentException.ThrowIfNullOrEmpty(entry.Who);
-        _entries[(entry.As, Normalize(entry.As, entry.Who))] = entry;
+        Put(entry);
         Changed?.Invoke();
     }
 
@@ -61,7 +64,17 @@ public sealed class BannedList
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentException.ThrowIfNullOrEmpty(entry.Who);
-        _entries[(entry.As, Normalize(entry.As, entry.Who))] = entry;
+        Put(entry);
+    }
+
+    private void Put(BanEntry entry)
+    {
+        bool added = false;
+        _entries.AddOrUpdate((entry.As, Normalize(entry.As, entry.Who)), (_, e) => { added = true; return e; }, (_, _, e) => { added = false; return e; }, entry);
+        if (added)
+        {
+            Interlocked.Increment(ref _count);
+        }
     }
 
     /// <summary>Bans <paramref name="who"/> for <paramref name="duration"/> (default 300 s) from now.</summary>
@@ -82,6 +95,7 @@ public sealed class BannedList
             return false;
         }
 
+        Interlocked.Decrement(ref _count);
         Changed?.Invoke();
         return true;
     }
@@ -111,13 +125,14 @@ public sealed class BannedList
     public void Clear()
     {
         _entries.Clear();
+        Volatile.Write(ref _count, 0);
         Changed?.Invoke();
     }
 
     /// <summary>Whether a CONNECT with these identities is banned now.</summary>
     public bool IsBanned(string clientId, string? userName, string? peerHost)
     {
-        if (_entries.IsEmpty)
+        if (Volatile.Read(ref _count) == 0)
         {
             return false;
         }
@@ -131,7 +146,7 @@ public sealed class BannedList
     /// <summary>Removes expired bans (EMQX's <c>emqx_banned</c> expiry timer); returns how many.</summary>
     internal int Purge()
     {
-        if (_entries.IsEmpty)
+        if (Volatile.Read(ref _count) == 0)
         {
             return 0;
         }
@@ -142,6 +157,7 @@ public sealed class BannedList
         {
             if (pair.Value.Until <= now && _entries.TryRemove(pair))
             {
+                Interlocked.Decrement(ref _count);
                 purged++;
             }
         }

@@ -54,6 +54,9 @@ public sealed class UserDatabase
     private readonly BrokerOptions _options;
     private readonly TimeProvider _time;
 
+    // ConcurrentDictionary.Count takes every bucket lock; CONNECT reads this instead.
+    private int _count;
+
     internal UserDatabase(BrokerOptions options, TimeProvider time)
     {
         _options = options;
@@ -64,14 +67,20 @@ public sealed class UserDatabase
     public event Action? Changed;
 
     /// <summary>Records of both kinds.</summary>
-    public int Count => _byUsername.Count + _byClientId.Count;
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Adds a user; false (nothing changed) if one with this login exists (EMQX's <c>existed</c>).</summary>
     public bool TryAdd(UserKind kind, string login, string password, bool isSuperuser = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(login);
         ArgumentNullException.ThrowIfNull(password);
-        return Notify(Table(kind).TryAdd(login, NewRecord(password, isSuperuser, _time.GetUtcNow().ToUnixTimeMilliseconds())));
+        bool added = Table(kind).TryAdd(login, NewRecord(password, isSuperuser, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        if (added)
+        {
+            Interlocked.Increment(ref _count);
+        }
+
+        return Notify(added);
     }
 
     /// <summary>Changes a user's password (and superuser flag when given); false if there is no such user (EMQX's <c>noexisted</c>).</summary>
@@ -97,7 +106,7 @@ public sealed class UserDatabase
     {
         ArgumentException.ThrowIfNullOrEmpty(login);
         ArgumentNullException.ThrowIfNull(password);
-        Table(kind)[login] = NewRecord(password, isSuperuser, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        Put(kind, login, NewRecord(password, isSuperuser, _time.GetUtcNow().ToUnixTimeMilliseconds()));
         Notify(true);
     }
 
@@ -105,7 +114,13 @@ public sealed class UserDatabase
     public bool Remove(UserKind kind, string login)
     {
         ArgumentNullException.ThrowIfNull(login);
-        return Notify(Table(kind).TryRemove(login, out _));
+        bool removed = Table(kind).TryRemove(login, out _);
+        if (removed)
+        {
+            Interlocked.Decrement(ref _count);
+        }
+
+        return Notify(removed);
     }
 
     /// <summary>One user, or null.</summary>
@@ -133,6 +148,7 @@ public sealed class UserDatabase
     {
         _byUsername.Clear();
         _byClientId.Clear();
+        Volatile.Write(ref _count, 0);
         Notify(true);
     }
 
@@ -157,7 +173,17 @@ public sealed class UserDatabase
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentException.ThrowIfNullOrEmpty(user.Login);
-        Table(user.Kind)[user.Login] = new UserRecord(user.PasswordHash, user.Algorithm, user.IsSuperuser, user.CreatedAt);
+        Put(user.Kind, user.Login, new UserRecord(user.PasswordHash, user.Algorithm, user.IsSuperuser, user.CreatedAt));
+    }
+
+    private void Put(UserKind kind, string login, UserRecord record)
+    {
+        bool added = false;
+        Table(kind).AddOrUpdate(login, (_, r) => { added = true; return r; }, (_, _, r) => { added = false; return r; }, record);
+        if (added)
+        {
+            Interlocked.Increment(ref _count);
+        }
     }
 
     private bool Notify(bool changed)
@@ -179,12 +205,17 @@ public sealed class UserDatabase
         isSuperuser = false;
         UserRecord? byClientId = null;
         UserRecord? byUsername = null;
-        if (_options.AuthClientIdEnabled && !_byClientId.IsEmpty)
+        if (Volatile.Read(ref _count) == 0)
+        {
+            return AuthenticationResult.Ignore;
+        }
+
+        if (_options.AuthClientIdEnabled)
         {
             _byClientId.TryGetValue(clientId, out byClientId);
         }
 
-        if (_options.AuthUsernameEnabled && userName is not null && !_byUsername.IsEmpty)
+        if (_options.AuthUsernameEnabled && userName is not null)
         {
             _byUsername.TryGetValue(userName, out byUsername);
         }
