@@ -112,6 +112,30 @@ public sealed partial class MqttBroker
         return CheckAcl(connection, action, topic, consultDatabase, options);
     }
 
+    /// <summary>The publish ACL for a will's topic at CONNECT: no cache (the connection has no identity yet).</summary>
+    internal bool IsWillAllowed(string clientId, string? userName, bool isSuperuser, ReadOnlySpan<byte> topic)
+    {
+        BrokerOptions options = Options;
+        if (!options.EnableAcl || isSuperuser)
+        {
+            return true;
+        }
+
+        bool consultDatabase = options.AclDatabaseEnabled && Acl.Count > 0;
+        if (!consultDatabase && options.AclNoMatch == AclNoMatch.Allow)
+        {
+            return true;
+        }
+
+        Counters.Increment(CounterId.ClientCheckAcl);
+        return (consultDatabase ? Acl.Check(clientId, userName, AclAction.Publish, topic) : null) switch
+        {
+            AclAccess.Allow => true,
+            AclAccess.Deny => false,
+            _ => options.AclNoMatch == AclNoMatch.Allow,
+        };
+    }
+
     private bool CheckAcl(MqttConnection connection, AclAction action, ReadOnlySpan<byte> topic, bool consultDatabase, BrokerOptions options)
     {
         Counters.Increment(CounterId.ClientCheckAcl);

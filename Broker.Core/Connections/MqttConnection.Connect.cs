@@ -190,6 +190,7 @@ internal sealed partial class MqttConnection
         };
         _willExpiryInterval = will.Properties?.MessageExpiryInterval ?? 0;
         _willDelayInterval = will.Properties?.WillDelayInterval ?? 0;
+        DropWillIfDenied(clientId, userName);
         return true;
     }
 

@@ -92,6 +92,19 @@ internal sealed partial class MqttConnection
     }
 
     /// <summary>
+    /// EMQX 4.4 checks a will's topic against the publish ACL and drops a denied will (the connection is accepted).
+    /// Checked here at CONNECT, with the rules of that moment and without the cache.
+    /// </summary>
+    private void DropWillIfDenied(string clientId, string? userName)
+    {
+        if (_will is { } will && !_broker.IsWillAllowed(clientId, userName, IsSuperuser, will.TopicBytes))
+        {
+            _will = null;
+            Counters.Increment(CounterId.PacketsPublishAuthError);
+        }
+    }
+
+    /// <summary>
     /// The ACL check of each SUBSCRIBE filter (shared filters are checked without their <c>$share/group/</c> prefix, as
     /// EMQX parses them first). Returns null when every filter is allowed, else one flag per filter; counts
     /// <c>packets.subscribe.auth_error</c> once per packet.

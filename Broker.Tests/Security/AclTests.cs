@@ -335,6 +335,32 @@ public sealed class AclTests
         Assert.That(broker.Broker.Subscribe("c", "t", QualityOfService.AtMostOnce), Is.EqualTo(ReasonCode.GrantedQoS0));
     }
 
+    // EMQX 4.4 drops a will whose topic the client may not publish to; the connection itself is accepted.
+    [Test]
+    public async Task Will_DeniedTopic_Dropped_AllowedTopic_Published()
+    {
+        await using TestBroker broker = NewBroker();
+        broker.Broker.Acl.Add(AclTarget.All, null, "wills/forbidden", AclAction.Publish, AclAccess.Deny);
+        PipeClient watcher = await broker.ConnectAsync("w");
+        await watcher.SubscribeAsync("wills/#");
+        PipeClient denied = await broker.ConnectAsync("d", configure: c => c.Will = Will("wills/forbidden"));
+        PipeClient allowed = await broker.ConnectAsync("a", configure: c => c.Will = Will("wills/ok"));
+
+        await denied.DropAndWaitAsync();
+        await allowed.DropAndWaitAsync();
+
+        List<PublishModel> received = await watcher.ReceivePublishesUntilAsync("wills/ok");
+        Assert.That(received, Is.Empty);
+        Assert.That(broker.Broker.Counters.Get(CounterId.PacketsPublishAuthError), Is.EqualTo(1));
+    }
+
+    private static WillMessage Will(string topic) => new()
+    {
+        Topic = Encoding.UTF8.GetBytes(topic),
+        Payload = "gone"u8.ToArray(),
+        QoS = QualityOfService.AtMostOnce,
+    };
+
     [Test]
     public void Database_ListAndRemove()
     {
