@@ -32,6 +32,7 @@ public sealed partial class MqttBroker
             _delayed.PublishDue(now);
             Retained.RemoveExpired(now);
             _sys.Tick(now);
+            SecurityTick(now);
         }
 #pragma warning disable CA1031 // A timer callback that throws would crash the process; log and try again next tick.
         catch (Exception ex)

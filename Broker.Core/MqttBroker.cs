@@ -38,6 +38,7 @@ public sealed partial class MqttBroker : IAsyncDisposable
         TimeProvider = timeProvider ?? TimeProvider.System;
         StartedAt = TimeProvider.GetUtcNow();
         StartTimestamp = TimeProvider.GetTimestamp();
+        InitializeSecurity();
         Retained = new RetainedStore(this);
         _router = new Router(this);
         _delayed = new DelayedPublisher(this);
@@ -236,14 +237,5 @@ public sealed partial class MqttBroker : IAsyncDisposable
     {
         long n = Interlocked.Increment(ref _clientIdSequence);
         return $"auto-{StartTimestamp:x}-{n:x}";
-    }
-
-    /// <summary>Hook for authentication; the built-in user database arrives with the management API.</summary>
-    internal ReasonCode Authenticate(string clientId, string? userName, byte[]? password, ConnectionInfo info)
-    {
-        _ = clientId;
-        _ = password;
-        _ = info;
-        return userName is null && !Options.AllowAnonymous ? ReasonCode.NotAuthorized : ReasonCode.Success;
     }
 }

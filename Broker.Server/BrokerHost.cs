@@ -26,10 +26,17 @@ internal sealed class BrokerHost : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         Options = options;
         _logger = loggerFactory.CreateLogger("Broker.Server");
+        if (options.Broker.MaximumConnections == 0)
+        {
+            // The too_many_connections alarm measures against the listener's max_conns unless told otherwise.
+            options.Broker.MaximumConnections = options.MqttTcp.MaxConnections;
+        }
+
         Broker = new MqttBroker(options.Broker, loggerFactory, timeProvider);
         MqttListener = new SocketListener(options.MqttTcp, Broker.RunConnectionAsync, loggerFactory);
         _listeners = [MqttListener];
         DataDirectory = Path.GetFullPath(options.DataDirectory);
+        Security = Configuration.SecurityFile.Open(DataDirectory, options, Broker);
         if (options.ApiEnabled)
         {
             Apps = new AppStore(Path.Combine(DataDirectory, AppsFileName), timeProvider: timeProvider);
@@ -45,6 +52,9 @@ internal sealed class BrokerHost : IAsyncDisposable
             listenerInfos.Add(ApiHost);
         }
     }
+
+    /// <summary>Users, ACL rules and bans, kept in <c>security.json</c> in the data directory.</summary>
+    internal Configuration.SecurityFile Security { get; }
 
     /// <summary>The apps file in the data directory.</summary>
     public const string AppsFileName = "apps.json";

@@ -49,6 +49,15 @@ internal sealed class ServerOptions
         }
     }
 
+    /// <summary>Users loaded into the user database at start (<c>--user</c>, config key <c>user</c>).</summary>
+    public List<Configuration.UserSpec> Users { get; } = [];
+
+    /// <summary>ACL rules loaded at start, in order (<c>--acl</c>, config key <c>acl</c>).</summary>
+    public List<Configuration.AclRuleSpec> AclRules { get; } = [];
+
+    /// <summary>Bans loaded at start (<c>--ban</c>, config key <c>ban</c>).</summary>
+    public List<Configuration.BanSpec> Bans { get; } = [];
+
     /// <summary>Whether the management API (HTTP) is served, true.</summary>
     public bool ApiEnabled { get; set; } = true;
 

@@ -22,7 +22,7 @@ public enum SharedSubscriptionStrategy
 /// unless the comment says otherwise. Setters check their values, so a bad config fails at start.
 /// Options may be changed while running; a change applies to connections accepted after it.
 /// </summary>
-public sealed class BrokerOptions
+public sealed partial class BrokerOptions
 {
     private string _nodeName = "broker@127.0.0.1";
     private int _maximumPacketSize = 1024 * 1024;

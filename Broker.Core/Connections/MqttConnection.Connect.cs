@@ -69,18 +69,9 @@ internal sealed partial class MqttConnection
             return;
         }
 
-        Counters.Increment(CounterId.ClientAuthenticate);
-        ReasonCode auth = _broker.Authenticate(clientId, packet.UserName, packet.Password, Info);
-        if (auth != ReasonCode.Success)
+        if (!TryAdmit(clientId, packet))
         {
-            Counters.Increment(CounterId.PacketsConnackAuthError);
-            Refuse(auth, counted: true);
             return;
-        }
-
-        if (packet.UserName is null)
-        {
-            Counters.Increment(CounterId.ClientAuthAnonymous);
         }
 
         if (packet.Will is { } will && !TryAcceptWill(will, clientId, packet.UserName))
@@ -203,6 +194,7 @@ internal sealed partial class MqttConnection
         };
         _willExpiryInterval = will.Properties?.MessageExpiryInterval ?? 0;
         _willDelayInterval = will.Properties?.WillDelayInterval ?? 0;
+        DropWillIfDenied(clientId, userName);
         return true;
     }
 

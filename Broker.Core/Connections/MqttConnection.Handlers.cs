@@ -140,6 +140,11 @@ internal sealed partial class MqttConnection
                 _ => CounterId.MessagesQos2Received,
             });
 
+            if (!CheckPublishAcl(topic, packet.QoS, packet.PacketIdentifier))
+            {
+                return;
+            }
+
             Session session = Session!;
             if (packet.QoS == QualityOfService.ExactlyOnce)
             {
@@ -343,12 +348,24 @@ internal sealed partial class MqttConnection
             }
         }
 
+        bool[]? denied = CheckSubscribeAcl(packet.Subscriptions);
+        if (denied is not null && _broker.Options.AclDenyAction == Configuration.AclDenyAction.Disconnect)
+        {
+            RequestClose(Diagnostics.DisconnectReason.NotAuthorized, ReasonCode.NotAuthorized);
+            return;
+        }
+
         List<(SubscriptionEntry Entry, bool IsNew)>? retainedFor = null;
         bool failed = false;
-        foreach (TopicSubscription subscription in packet.Subscriptions)
+        for (int i = 0; i < packet.Subscriptions.Count; i++)
         {
+            TopicSubscription subscription = packet.Subscriptions[i];
             Counters.Increment(CounterId.ClientSubscribe);
-            ReasonCode code = _broker.Subscribe(session, subscription, subscriptionId, out SubscriptionEntry? entry, out bool isNew);
+            SubscriptionEntry? entry = null;
+            bool isNew = false;
+            ReasonCode code = denied is not null && denied[i]
+                ? ReasonCode.NotAuthorized
+                : _broker.Subscribe(session, subscription, subscriptionId, out entry, out isNew);
             suback.ReasonCodes.Add(code);
             if (code >= ReasonCode.UnspecifiedError)
             {

@@ -31,4 +31,6 @@ public enum DisconnectReason
     ServerShutdown,
     /// <summary>Output could not keep up and the per-connection limit was hit.</summary>
     SlowConsumer,
+    /// <summary>A PUBLISH or SUBSCRIBE was denied by the ACL with <c>acl_deny_action = disconnect</c>.</summary>
+    NotAuthorized,
 }

@@ -15,10 +15,19 @@ internal static class RouteCatalog
         ObservabilityRoutes.Map(routes);
         PrometheusRoutes.Map(routes);
         AppsRoutes.Map(routes);
+        AuthRoutes.Map(routes);
+        AclRoutes.Map(routes);
+        BannedRoutes.Map(routes);
+        PluginsRoutes.Map(routes);
+        AlarmsRoutes.Map(routes);
     }
 
     public static void MapV3(RouteTable routes)
     {
         V3Api.V3Routes.Map(routes);
+        PluginsRoutes.MapV3(routes);
+        ConfigsRoutes.MapV3(routes);
+        AlarmsRoutes.MapV3(routes);
+        BannedRoutes.MapV3(routes);
     }
 }

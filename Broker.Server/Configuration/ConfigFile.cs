@@ -5,7 +5,8 @@ namespace Broker.Server.Configuration;
 /// <summary>
 /// Reads the JSON config file: one flat object whose keys are the option names in snake_case
 /// (<c>{"mqtt_port": 1883, "max_inflight": 32, "allow_anonymous": false}</c>). Values are JSON strings, numbers or
-/// booleans and go through the same parsers as the command line. Comments and trailing commas are allowed.
+/// booleans and go through the same parsers as the command line; the repeatable security options (<c>acl</c>,
+/// <c>user</c>, <c>ban</c>) take an array of strings or objects. Comments and trailing commas are allowed.
 /// Read with <see cref="JsonDocument"/>: no reflection, so the server stays trimmable.
 /// </summary>
 internal static class ConfigFile
@@ -50,12 +51,29 @@ internal static class ConfigFile
             {
                 OptionDefinition definition = OptionTable.FindByJsonKey(property.Name) ?? throw UnknownKey(path, property.Name);
                 string source = $"config file '{path}', key '{property.Name}'";
+                if (definition.IsList && property.Value.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (JsonElement item in property.Value.EnumerateArray())
+                    {
+                        string itemValue = item.ValueKind switch
+                        {
+                            JsonValueKind.String => item.GetString()!,
+                            JsonValueKind.Object => item.GetRawText(),
+                            _ => throw new OptionException($"{source}: expected an array of strings or objects."),
+                        };
+                        CommandLine.Apply(definition, options, itemValue, source);
+                    }
+
+                    continue;
+                }
+
                 string value = property.Value.ValueKind switch
                 {
                     JsonValueKind.String => property.Value.GetString()!,
                     JsonValueKind.Number => property.Value.GetRawText(),
                     JsonValueKind.True => "true",
                     JsonValueKind.False => "false",
+                    JsonValueKind.Object when definition.IsList => property.Value.GetRawText(),
                     _ => throw new OptionException($"{source}: expected a string, number or boolean."),
                 };
 

@@ -10,8 +10,9 @@ internal sealed class OptionDefinition
     private readonly Action<ServerOptions, string> _apply;
     private readonly Func<ServerOptions, string> _format;
 
-    public OptionDefinition(string section, string name, string valueName, string description, Action<ServerOptions, string> apply, Func<ServerOptions, string> format)
+    public OptionDefinition(string section, string name, string valueName, string description, Action<ServerOptions, string> apply, Func<ServerOptions, string> format, bool isList = false)
     {
+        IsList = isList;
         Section = section;
         Name = name;
         Flag = "--" + name;
@@ -38,6 +39,9 @@ internal sealed class OptionDefinition
     public string ValueName { get; }
 
     public string Description { get; }
+
+    /// <summary>Whether each use adds an item (repeatable flag; a JSON array of strings or objects in the config file).</summary>
+    public bool IsList { get; }
 
     /// <summary>Parses <paramref name="value"/> and sets it. Throws <see cref="FormatException"/> or the setter's <see cref="ArgumentException"/>.</summary>
     public void Apply(ServerOptions options, string value) => _apply(options, value);

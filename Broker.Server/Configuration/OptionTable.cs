@@ -14,6 +14,8 @@ internal static class OptionTable
     private const string ListenerSection = "MQTT/TCP listener";
     private const string ApiSection = "Management API (HTTP)";
     private const string MqttSection = "MQTT (broker core; EMQX zone defaults)";
+    private const string SecuritySection = "Authentication, ACL and banned list (repeatable --user/--acl/--ban; config keys take arrays)";
+    private const string AlarmSection = "Alarms";
 
     public static IReadOnlyList<OptionDefinition> All { get; } =
     [
@@ -120,6 +122,50 @@ internal static class OptionTable
             static (o, v) => o.Broker.MaximumRetainedPayloadSize = ParseInt(v), static o => Format(o.Broker.MaximumRetainedPayloadSize)),
         new(MqttSection, "delayed-publish", "true|false", "Whether $delayed/<seconds>/<topic> publishes are held back.",
             static (o, v) => o.Broker.DelayedPublishEnabled = ParseBool(v), static o => Format(o.Broker.DelayedPublishEnabled)),
+
+        // Authentication, ACL, banned list
+        new(SecuritySection, "user", "KIND:LOGIN:PASSWORD", "Adds a user to the built-in database: username:alice:secret or clientid:dev1:secret (JSON: {\"username\",\"password\",\"is_superuser\"}).",
+            static (o, v) => o.Users.Add(SecurityBootstrap.ParseUser(v)), static o => FormatCount(o.Users.Count), isList: true),
+        new(SecuritySection, "acl", "ACCESS,WHO,ACTION,TOPIC", "Adds an ACL rule: allow|deny, all|clientid:ID|username:NAME, pub|sub|pubsub, topic filter (%c, %u); e.g. deny,all,sub,test/nosubscribe.",
+            static (o, v) => o.AclRules.Add(SecurityBootstrap.ParseAcl(v)), static o => FormatCount(o.AclRules.Count), isList: true),
+        new(SecuritySection, "ban", "AS,WHO[,SECONDS]", "Bans a clientid, username or peerhost (IP) from the start, for SECONDS or 100 years; e.g. peerhost,10.0.0.9.",
+            static (o, v) => o.Bans.Add(SecurityBootstrap.ParseBan(v)), static o => FormatCount(o.Bans.Count), isList: true),
+        new(SecuritySection, "password-hash", "sha256|sha512", "Hash of new passwords in the user database, always salted (auth.mnesia.password_hash).",
+            static (o, v) => o.Broker.PasswordHash = ParsePasswordHash(v), static o => FormatPasswordHash(o.Broker.PasswordHash)),
+        new(SecuritySection, "auth-username", "true|false", "Whether username records of the user database authenticate (emqx_auth_username).",
+            static (o, v) => o.Broker.AuthUsernameEnabled = ParseBool(v), static o => Format(o.Broker.AuthUsernameEnabled)),
+        new(SecuritySection, "auth-clientid", "true|false", "Whether client id records of the user database authenticate (emqx_auth_clientid).",
+            static (o, v) => o.Broker.AuthClientIdEnabled = ParseBool(v), static o => Format(o.Broker.AuthClientIdEnabled)),
+        new(SecuritySection, "enable-acl", "true|false", "Whether PUBLISH and SUBSCRIBE are checked against the ACL at all (enable_acl).",
+            static (o, v) => o.Broker.EnableAcl = ParseBool(v), static o => Format(o.Broker.EnableAcl)),
+        new(SecuritySection, "acl-database", "true|false", "Whether the built-in ACL rules are consulted (emqx_acl_mnesia).",
+            static (o, v) => o.Broker.AclDatabaseEnabled = ParseBool(v), static o => Format(o.Broker.AclDatabaseEnabled)),
+        new(SecuritySection, "acl-nomatch", "allow|deny", "Answer when no ACL rule matches (acl_nomatch).",
+            static (o, v) => o.Broker.AclNoMatch = ParseAclNoMatch(v), static o => o.Broker.AclNoMatch == AclNoMatch.Allow ? "allow" : "deny"),
+        new(SecuritySection, "acl-deny-action", "ignore|disconnect", "What a denied PUBLISH/SUBSCRIBE does to its client (acl_deny_action).",
+            static (o, v) => o.Broker.AclDenyAction = ParseAclDenyAction(v), static o => o.Broker.AclDenyAction == AclDenyAction.Ignore ? "ignore" : "disconnect"),
+        new(SecuritySection, "enable-acl-cache", "true|false", "Whether ACL answers are cached per client (enable_acl_cache).",
+            static (o, v) => o.Broker.EnableAclCache = ParseBool(v), static o => Format(o.Broker.EnableAclCache)),
+        new(SecuritySection, "acl-cache-max-size", "N", "ACL answers cached per client (acl_cache_max_size).",
+            static (o, v) => o.Broker.AclCacheMaxSize = ParseInt(v), static o => Format(o.Broker.AclCacheMaxSize)),
+        new(SecuritySection, "acl-cache-ttl", "SECONDS", "How long a cached ACL answer is used (acl_cache_ttl).",
+            static (o, v) => o.Broker.AclCacheTtl = ParseSeconds(v), static o => Format(o.Broker.AclCacheTtl)),
+
+        // Alarms
+        new(AlarmSection, "alarm-max-connections", "N", "Connections the too_many_connections alarm measures against; 0 = the listener's max-connections.",
+            static (o, v) => o.Broker.MaximumConnections = ParseInt(v), static o => Format(o.Broker.MaximumConnections)),
+        new(AlarmSection, "alarm-connections-high-watermark", "FRACTION", "Share of those connections that raises too_many_connections (0.8 or 80%).",
+            static (o, v) => o.Broker.ConnectionsHighWatermark = ParseFraction(v), static o => Format(o.Broker.ConnectionsHighWatermark)),
+        new(AlarmSection, "alarm-connections-low-watermark", "FRACTION", "Share below which too_many_connections clears.",
+            static (o, v) => o.Broker.ConnectionsLowWatermark = ParseFraction(v), static o => Format(o.Broker.ConnectionsLowWatermark)),
+        new(AlarmSection, "alarm-memory-high-watermark", "FRACTION", "Share of available memory used by the process that raises high_process_memory_usage.",
+            static (o, v) => o.Broker.ProcessMemoryHighWatermark = ParseFraction(v), static o => Format(o.Broker.ProcessMemoryHighWatermark)),
+        new(AlarmSection, "alarm-check-interval", "SECONDS", "How often the alarm conditions are checked.",
+            static (o, v) => o.Broker.AlarmCheckInterval = ParseSeconds(v), static o => Format(o.Broker.AlarmCheckInterval)),
+        new(AlarmSection, "alarm-validity-period", "SECONDS", "How long cleared alarms are kept (alarm.validity_period).",
+            static (o, v) => o.Broker.AlarmValidityPeriod = ParseSeconds(v), static o => Format(o.Broker.AlarmValidityPeriod)),
+        new(AlarmSection, "alarm-size-limit", "N", "Cleared alarms kept at most (alarm.size_limit).",
+            static (o, v) => o.Broker.AlarmSizeLimit = ParseInt(v), static o => Format(o.Broker.AlarmSizeLimit)),
     ];
 
     /// <summary>The definition for a flag name without its dashes, or null.</summary>

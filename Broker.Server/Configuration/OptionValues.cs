@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Broker.Core.Configuration;
 using Broker.Core.Protocol;
+using Broker.Core.Security;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server.Configuration;
@@ -89,6 +90,46 @@ internal static class OptionValues
             LogLevel.Critical => "critical",
             _ => "none",
         };
+
+    public static PasswordHashAlgorithm ParsePasswordHash(string value)
+        => value.ToUpperInvariant() switch
+        {
+            "SHA256" => PasswordHashAlgorithm.Sha256,
+            "SHA512" => PasswordHashAlgorithm.Sha512,
+            _ => throw new FormatException($"'{value}' is not sha256 or sha512."),
+        };
+
+    public static string FormatPasswordHash(PasswordHashAlgorithm value) => value == PasswordHashAlgorithm.Sha512 ? "sha512" : "sha256";
+
+    public static AclNoMatch ParseAclNoMatch(string value)
+        => value.ToUpperInvariant() switch
+        {
+            "ALLOW" => AclNoMatch.Allow,
+            "DENY" => AclNoMatch.Deny,
+            _ => throw new FormatException($"'{value}' is not allow or deny."),
+        };
+
+    public static AclDenyAction ParseAclDenyAction(string value)
+        => value.ToUpperInvariant() switch
+        {
+            "IGNORE" => AclDenyAction.Ignore,
+            "DISCONNECT" => AclDenyAction.Disconnect,
+            _ => throw new FormatException($"'{value}' is not ignore or disconnect."),
+        };
+
+    /// <summary>A share: <c>0.8</c> or <c>80%</c>.</summary>
+    public static double ParseFraction(string value)
+    {
+        bool percent = value.EndsWith('%');
+        string number = percent ? value[..^1] : value;
+        return double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double result)
+            ? (percent ? result / 100 : result)
+            : throw new FormatException($"'{value}' is not a fraction (0.8) or a percentage (80%).");
+    }
+
+    public static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string FormatCount(int count) => count == 0 ? "none" : count.ToString(CultureInfo.InvariantCulture) + " given";
 
     public static string Format(int value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -265,9 +265,10 @@ public sealed class ConnectTests
 
     [TestCase(ProtocolVersion.V311)]
     [TestCase(ProtocolVersion.V500)]
-    public async Task AnonymousNotAllowed_WithUserName_Accepted(ProtocolVersion version)
+    public async Task AnonymousNotAllowed_KnownUser_Accepted(ProtocolVersion version)
     {
         await using var broker = new TestBroker(o => o.AllowAnonymous = false);
+        broker.Broker.Users.TryAdd(Broker.Core.Security.UserKind.Username, "user", "secret");
         PipeClient client = await broker.ConnectAsync("c", version, configure: c =>
         {
             c.UserName = "user";
@@ -283,6 +284,7 @@ public sealed class ConnectTests
     public async Task RefusedConnect_DoesNotTakeOverExistingClient()
     {
         await using var broker = new TestBroker(o => o.AllowAnonymous = false);
+        broker.Broker.Users.TryAdd(Broker.Core.Security.UserKind.Username, "user", string.Empty);
         PipeClient owner = await broker.ConnectAsync("c", configure: c => c.UserName = "user");
         PipeClient intruder = broker.Open(ProtocolVersion.V500);
 

@@ -14,6 +14,7 @@ public sealed class ConnectionStatsTests
     public async Task ConnectionsCountsClientsWhoseConnectWasAccepted()
     {
         await using var broker = new TestBroker(o => o.AllowAnonymous = false);
+        broker.Broker.Users.TryAdd(Broker.Core.Security.UserKind.Username, "u", string.Empty);
         PipeClient silent = broker.Open();
         PipeClient member = await broker.ConnectAsync("member", configure: c => c.UserName = "u");
         Assert.That(broker.Broker.Stats.GetCount(StatId.Connections), Is.EqualTo(1), "the socket that sent nothing is not a connection yet");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Reflection;
 using Broker.Core.Configuration;
 using Broker.Core.Protocol;
+using Broker.Core.Security;
 using Broker.Server;
 using Broker.Server.Configuration;
 using Microsoft.Extensions.Logging;
@@ -62,6 +63,26 @@ public sealed class CommandLineTests
         ["--max-retained-messages", "100", Read(o => o.Broker.MaximumRetainedMessages), 100],
         ["--max-retained-payload-size", "2048", Read(o => o.Broker.MaximumRetainedPayloadSize), 2048],
         ["--delayed-publish", "false", Read(o => o.Broker.DelayedPublishEnabled), false],
+        ["--user", "username:alice:s:e:cret", Read(o => o.Users.Count == 1 ? o.Users[0] : null), new UserSpec(UserKind.Username, "alice", "s:e:cret", false)],
+        ["--acl", "deny,all,sub,test/nosubscribe", Read(o => o.AclRules.Count == 1 ? o.AclRules[0] : null), new AclRuleSpec(AclAccess.Deny, AclTarget.All, null, "sub", "test/nosubscribe")],
+        ["--ban", "peerhost,10.0.0.9", Read(o => o.Bans.Count == 1 ? o.Bans[0] : null), new BanSpec(BanKind.PeerHost, "10.0.0.9", "config", null)],
+        ["--password-hash", "sha512", Read(o => o.Broker.PasswordHash), PasswordHashAlgorithm.Sha512],
+        ["--auth-username", "false", Read(o => o.Broker.AuthUsernameEnabled), false],
+        ["--auth-clientid", "false", Read(o => o.Broker.AuthClientIdEnabled), false],
+        ["--enable-acl", "false", Read(o => o.Broker.EnableAcl), false],
+        ["--acl-database", "false", Read(o => o.Broker.AclDatabaseEnabled), false],
+        ["--acl-nomatch", "deny", Read(o => o.Broker.AclNoMatch), AclNoMatch.Deny],
+        ["--acl-deny-action", "disconnect", Read(o => o.Broker.AclDenyAction), AclDenyAction.Disconnect],
+        ["--enable-acl-cache", "false", Read(o => o.Broker.EnableAclCache), false],
+        ["--acl-cache-max-size", "8", Read(o => o.Broker.AclCacheMaxSize), 8],
+        ["--acl-cache-ttl", "5", Read(o => o.Broker.AclCacheTtl), TimeSpan.FromSeconds(5)],
+        ["--alarm-max-connections", "1000", Read(o => o.Broker.MaximumConnections), 1000],
+        ["--alarm-connections-high-watermark", "90%", Read(o => o.Broker.ConnectionsHighWatermark), 0.9],
+        ["--alarm-connections-low-watermark", "0.5", Read(o => o.Broker.ConnectionsLowWatermark), 0.5],
+        ["--alarm-memory-high-watermark", "0.9", Read(o => o.Broker.ProcessMemoryHighWatermark), 0.9],
+        ["--alarm-check-interval", "10", Read(o => o.Broker.AlarmCheckInterval), TimeSpan.FromSeconds(10)],
+        ["--alarm-validity-period", "3600", Read(o => o.Broker.AlarmValidityPeriod), TimeSpan.FromHours(1)],
+        ["--alarm-size-limit", "10", Read(o => o.Broker.AlarmSizeLimit), 10],
     ];
 
     [TestCaseSource(nameof(s_flags))]
@@ -229,6 +250,10 @@ public sealed class CommandLineTests
     {
         OptionDefinition definition = OptionTable.FindByName(flag[2..])!;
         var defaults = new ServerOptions();
+        if (definition.IsList)
+        {
+            Assert.Pass("A repeatable option's default is the empty list, shown as 'none'.");
+        }
 
         CommandLineResult result = CommandLine.Parse([flag, definition.Format(defaults)]);
 

@@ -16,7 +16,8 @@ public sealed class TestBroker : IAsyncDisposable
 
     public TestBroker(Action<BrokerOptions>? configure = null)
     {
-        var options = new BrokerOptions { SysInterval = TimeSpan.Zero };
+        // No memory alarm on a loaded CI box: tests that watch $SYS/# would see its event. Alarm tests set their own watermark.
+        var options = new BrokerOptions { SysInterval = TimeSpan.Zero, ProcessMemoryHighWatermark = 1 };
         configure?.Invoke(options);
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Broker = new MqttBroker(options, timeProvider: Time);
