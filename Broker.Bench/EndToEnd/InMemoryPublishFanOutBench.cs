@@ -19,7 +19,7 @@ namespace Broker.Bench.EndToEnd;
 /// <remarks>
 /// Time and allocation are per published message: divide by <see cref="Subscribers"/> for a delivery
 /// (1 µs/op with 100 subscribers = 1 M messages in and 100 M deliveries out per second). The harness allocates
-/// nothing per invocation (its pipes take segments from <see cref="Support.BlockMemoryPool"/>, as a transport with its
+/// nothing per invocation (its pipes take segments from <see cref="Broker.Transport.Buffers.BlockMemoryPool"/>, as a transport with its
 /// own block pool would), so the Allocated column is the broker's: <c>-</c> since client messages are pooled.
 /// </remarks>
 [MemoryDiagnoser]

@@ -5,6 +5,7 @@ using Broker.Core;
 using Broker.Core.Codec;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
+using Broker.Transport.Buffers;
 
 namespace Broker.Bench.EndToEnd;
 

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Broker.Core;
+using Broker.Transport.Buffers;
 using Broker.Transport.Connections;
 using Broker.Transport.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -87,6 +88,7 @@ public sealed class SocketListener : IAsyncDisposable
         long write = options.MaxWriteBufferSize;
         PipeScheduler handlerScheduler = options.PreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _inputOptions = new PipeOptions(
+            pool: BlockMemoryPool.Instance,
             readerScheduler: handlerScheduler,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: read,
@@ -95,6 +97,7 @@ public sealed class SocketListener : IAsyncDisposable
         // The send loop (the output's reader) resumes inline on the handler's flush: all it does is a non-blocking
         // send, and a thread-pool hop per flush costs more than the send itself (a CONNACK paid one of five hops).
         _outputOptions = new PipeOptions(
+            pool: BlockMemoryPool.Instance,
             readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: write,
