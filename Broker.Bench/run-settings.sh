@@ -30,8 +30,8 @@ variants=(
     "shipped|as shipped|-|-"
     "server-gc|server GC (DOTNET_gcServer=1)|DOTNET_gcServer=1|-"
     "non-concurrent-gc|workstation GC, not concurrent (DOTNET_gcConcurrent=0)|DOTNET_gcConcurrent=0|-"
-    "no-pgo|dynamic PGO off (DOTNET_TieredPGO=0)|DOTNET_TieredPGO=0|-"
-    "no-tiering|tiered compilation off (DOTNET_TieredCompilation=0)|DOTNET_TieredCompilation=0|-"
+    "tiering-pgo|tiered compilation and dynamic PGO (.NET's default)|DOTNET_TieredCompilation=1 DOTNET_TieredPGO=1|-"
+    "tiering-no-pgo|tiered compilation without dynamic PGO|DOTNET_TieredCompilation=1 DOTNET_TieredPGO=0|-"
     "pool-io|thread-pool I/O (--inline-io false)|-|--inline-io false"
     "inline-io|inline I/O (--inline-io true)|-|--inline-io true"
 )

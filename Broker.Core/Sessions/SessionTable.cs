@@ -33,6 +33,18 @@ public sealed class SessionTable
     /// <summary>A moment's view of every session, for the management API and housekeeping.</summary>
     public ICollection<Session> Snapshot() => _sessions.Values;
 
+    /// <summary>
+    /// Every session, walked without a lock or a copy, in the table's own order: the same order from one call to the
+    /// next while no session comes or goes (what paging through the management API relies on, as EMQX's ETS walks).
+    /// </summary>
+    public IEnumerable<Session> Enumerate()
+    {
+        foreach (KeyValuePair<string, Session> pair in _sessions)
+        {
+            yield return pair.Value;
+        }
+    }
+
     /// <summary>The lock that serialises CONNECT, takeover and removal for <paramref name="clientId"/>.</summary>
     internal Lock GetLock(string clientId) => _stripes[(uint)StringComparer.Ordinal.GetHashCode(clientId) % (uint)_stripes.Length];
 

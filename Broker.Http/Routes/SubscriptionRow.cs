@@ -44,8 +44,40 @@ internal sealed class SubscriptionRow
             : new SubscriptionRow(subscription, null, subscription.Topic);
     }
 
-    /// <summary>Every subscription, by client id then topic (a stable order to page through).</summary>
-    public static List<SubscriptionRow> All(MqttBroker broker) => Sorted(broker.GetSubscriptions());
+    /// <summary>Every subscription, in the session table's order (as EMQX walks its ETS table): for filtered queries.</summary>
+    public static List<SubscriptionRow> All(MqttBroker broker)
+    {
+        IReadOnlyList<SubscriptionSnapshot> subscriptions = broker.GetSubscriptions();
+        var rows = new List<SubscriptionRow>(subscriptions.Count);
+        foreach (SubscriptionSnapshot subscription in subscriptions)
+        {
+            rows.Add(From(subscription));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// A page of every subscription, or of those <paramref name="filter"/> keeps. Unfiltered, only the page's rows are
+    /// built (<see cref="MqttBroker.GetSubscriptionsPage"/>), so deep pages of large tables answer in milliseconds;
+    /// filtered, one pass in the same order, count -1.
+    /// </summary>
+    public static PageResult<T> Page<T>(MqttBroker broker, PageRequest request, Func<SubscriptionRow, bool>? filter, Func<SubscriptionRow, T> project)
+    {
+        if (filter is not null)
+        {
+            return Paging.Apply(All(broker), request, filter, project);
+        }
+
+        IReadOnlyList<SubscriptionSnapshot> page = broker.GetSubscriptionsPage(request.Offset, request.Limit, out long total);
+        var items = new List<T>(page.Count);
+        foreach (SubscriptionSnapshot subscription in page)
+        {
+            items.Add(project(From(subscription)));
+        }
+
+        return new PageResult<T>(items, new PageMeta(request.Page, request.Limit, total, request.Offset + items.Count < total));
+    }
 
     public static List<SubscriptionRow> Of(MqttBroker broker, string clientId) => Sorted(broker.GetSubscriptions(clientId));
 

@@ -19,8 +19,8 @@ internal static class SubscriptionsRoutes
     {
         PageRequest page = Paging.Parse(call.Query);
         string node = call.Context.NodeName;
-        PageResult<SubscriptionDto> result = Paging.Apply(
-            SubscriptionRow.All(call.Context.Broker), page, SubscriptionRow.ParseFilter(call.Query), r => new SubscriptionDto(node, r.ClientId, r.Topic, r.QoS));
+        PageResult<SubscriptionDto> result = SubscriptionRow.Page(
+            call.Context.Broker, page, SubscriptionRow.ParseFilter(call.Query), r => new SubscriptionDto(node, r.ClientId, r.Topic, r.QoS));
         return V4.Page(result, HttpJsonContext.Default.SubscriptionDto);
     }
 

@@ -91,8 +91,8 @@ internal static class V3Routes
     private static ApiResponse ListSubscriptions(ApiCall call)
     {
         string node = call.Context.NodeName;
-        PageResult<V3SubscriptionDto> page = Paging.Apply(
-            SubscriptionRow.All(call.Context.Broker), Paging.Parse(call.Query), filter: null, r => new V3SubscriptionDto(r.ClientId, node, r.QoS, r.Topic));
+        PageResult<V3SubscriptionDto> page = SubscriptionRow.Page(
+            call.Context.Broker, Paging.Parse(call.Query), filter: null, r => new V3SubscriptionDto(r.ClientId, node, r.QoS, r.Topic));
         return V3.Page(page, HttpJsonContext.Default.V3SubscriptionDto);
     }
 
