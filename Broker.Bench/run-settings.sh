@@ -32,6 +32,7 @@ variants=(
     "non-concurrent-gc|workstation GC, not concurrent (DOTNET_gcConcurrent=0)|DOTNET_gcConcurrent=0|-"
     "tiering-pgo|tiered compilation and dynamic PGO (.NET's default)|DOTNET_TieredCompilation=1 DOTNET_TieredPGO=1|-"
     "tiering-no-pgo|tiered compilation without dynamic PGO|DOTNET_TieredCompilation=1 DOTNET_TieredPGO=0|-"
+    "tp-spin|thread-pool workers spin before parking (.NET's default)|DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70|-"
     "pool-io|thread-pool I/O (--inline-io false)|-|--inline-io false"
     "inline-io|inline I/O (--inline-io true)|-|--inline-io true"
 )
