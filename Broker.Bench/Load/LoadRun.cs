@@ -14,6 +14,12 @@ internal static class LoadRun
     private static readonly TimeSpan s_drainLimit = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_quietPeriod = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// With QoS 1/2 every missing message was acknowledged, so the broker owes it: wait longer before calling it lost,
+    /// because a broker starved of CPU on a shared machine can go quiet for seconds and still deliver.
+    /// </summary>
+    private static readonly TimeSpan s_acknowledgedQuietPeriod = TimeSpan.FromSeconds(10);
+
     public static async Task<LoadResult> RunAsync(LoadOptions options, ProcessSampler? broker, CancellationToken cancellationToken)
     {
         var result = new LoadResult { Options = options };
@@ -108,6 +114,7 @@ internal static class LoadRun
         long drainStart = Stopwatch.GetTimestamp();
         long lastReceived = -1;
         long lastChange = drainStart;
+        TimeSpan quietPeriod = options.QoS == QualityOfService.AtMostOnce ? s_quietPeriod : s_acknowledgedQuietPeriod;
         while (Stopwatch.GetElapsedTime(drainStart) < s_drainLimit)
         {
             await Task.Delay(s_tick).ConfigureAwait(false);
@@ -136,7 +143,7 @@ internal static class LoadRun
             }
 
             progress.MaybeWrite(Stopwatch.GetElapsedTime(started), "drain");
-            if (acksDone && (received >= expected || Stopwatch.GetElapsedTime(lastChange) >= s_quietPeriod))
+            if (acksDone && (received >= expected || Stopwatch.GetElapsedTime(lastChange) >= quietPeriod))
             {
                 return true;
             }
