@@ -52,17 +52,7 @@ internal static class BannedRoutes
     {
         PageRequest page = Paging.Parse(call.Query);
         PageResult<BanEntry> result = Paging.Apply(call.Context.Broker.Banned.List(), page, null, static b => b, reportHasNext: false);
-        return SecurityJson.V4Page(result, static (writer, ban) =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("who", ban.Who);
-            writer.WriteString("as", V4Name(ban.As));
-            writer.WriteString("reason", ban.Reason);
-            writer.WriteString("by", ban.By);
-            writer.WriteNumber("at", ban.At);
-            writer.WriteNumber("until", ban.Until);
-            writer.WriteEndObject();
-        });
+        return SecurityJson.V4Page(result, WriteV4);
     }
 
     // {who, as, reason, by = "user", at = now, until = now + 300}; missing who/as: 107; a bad as: 108.
@@ -74,17 +64,7 @@ internal static class BannedRoutes
         }
 
         call.Context.Broker.Banned.Add(ban);
-        return SecurityJson.V4Data(ban, static (writer, b) =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("who", b.Who);
-            writer.WriteString("as", V4Name(b.As));
-            writer.WriteString("reason", b.Reason);
-            writer.WriteString("by", b.By);
-            writer.WriteNumber("at", b.At);
-            writer.WriteNumber("until", b.Until);
-            writer.WriteEndObject();
-        });
+        return SecurityJson.V4Data(ban, WriteV4);
     }
 
     private static ApiResponse Delete(ApiCall call)
@@ -143,6 +123,19 @@ internal static class BannedRoutes
             JsonValueKind.String => long.TryParse(json.GetString(), System.Globalization.CultureInfo.InvariantCulture, out value),
             _ => false,
         };
+    }
+
+    /// <summary>A v4 ban: <c>{"who","as","reason","by","at","until"}</c>.</summary>
+    private static void WriteV4(Utf8JsonWriter writer, BanEntry ban)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("who", ban.Who);
+        writer.WriteString("as", V4Name(ban.As));
+        writer.WriteString("reason", ban.Reason);
+        writer.WriteString("by", ban.By);
+        writer.WriteNumber("at", ban.At);
+        writer.WriteNumber("until", ban.Until);
+        writer.WriteEndObject();
     }
 
     private static void WriteV3(Utf8JsonWriter writer, BanEntry ban)
