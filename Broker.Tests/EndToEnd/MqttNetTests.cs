@@ -62,6 +62,29 @@ public sealed class MqttNetTests(MqttProtocolVersion version, bool inlineSchedul
     }
 
     [Test]
+    public async Task Publish_PayloadOfManyBlocks_ReachesSubscriberByteExact(CancellationToken cancellationToken)
+    {
+        // 200 KB: received across dozens of pool blocks, encoded to the subscriber as one contiguous packet.
+        NetClient sub = await ConnectAsync("sub", cancellationToken);
+        NetClient pub = await ConnectAsync("pub", cancellationToken);
+        await sub.SubscribeAsync("big/#", MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken);
+        byte[] payload = new byte[200_000];
+        new Random(5).NextBytes(payload);
+
+        await pub.PublishAsync("big/1", payload, MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken);
+        await pub.PublishAsync("big/2", "small", MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken);
+
+        ReceivedMessage big = await sub.ReceiveAsync(cancellationToken);
+        ReceivedMessage small = await sub.ReceiveAsync(cancellationToken);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(big.Topic, Is.EqualTo("big/1"));
+            Assert.That(big.Payload, Is.EqualTo(payload));
+            Assert.That(small.Topic, Is.EqualTo("big/2"));
+        }
+    }
+
+    [Test]
     public async Task Retained_ReachesALaterSubscriber_AndAnEmptyRetainedPublishClearsIt(CancellationToken cancellationToken)
     {
         NetClient pub = await ConnectAsync("pub", cancellationToken);

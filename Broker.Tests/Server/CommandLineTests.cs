@@ -24,7 +24,6 @@ public sealed class CommandLineTests
         ["--acceptors", "7", Read(o => o.MqttTcp.Acceptors), 7],
         ["--max-connections", "500", Read(o => o.MqttTcp.MaxConnections), 500],
         ["--backlog", "128", Read(o => o.MqttTcp.Backlog), 128],
-        ["--tcp-read-buffer-size", "65536", Read(o => o.MqttTcp.MaxReadBufferSize), 65536],
         ["--tcp-write-buffer-size", "0", Read(o => o.MqttTcp.MaxWriteBufferSize), 0],
         ["--inline-io", "true", Read(o => o.MqttTcp.PreferInlineScheduling), true],
         ["--api", "false", Read(o => o.ApiEnabled), false],

@@ -90,6 +90,88 @@ public sealed class SocketListenerTests
     }
 
     [Test, CancelAfter(TimeoutMs)]
+    public async Task Echo_BytesTrickledOneAtATime_ArriveWholeAndInOrder(CancellationToken cancellationToken)
+    {
+        // Each byte is its own TCP segment: the reader gets many one-byte receives, some chained across blocks.
+        byte[] payload = new byte[600];
+        new Random(7).NextBytes(payload);
+        await using SocketListener listener = await StartAsync(EchoAsync);
+        using TcpClient client = await ConnectAsync(listener, cancellationToken);
+        NetworkStream stream = client.GetStream();
+
+        Task reading = Task.Run(async () =>
+        {
+            byte[] echoed = new byte[payload.Length];
+            await stream.ReadExactlyAsync(echoed, cancellationToken);
+            return echoed;
+        }, cancellationToken);
+        for (int i = 0; i < payload.Length; i++)
+        {
+            await stream.WriteAsync(payload.AsMemory(i, 1), cancellationToken);
+        }
+
+        byte[] received = await (Task<byte[]>)reading;
+        Assert.That(received, Is.EqualTo(payload));
+    }
+
+    [Test, CancelAfter(TimeoutMs)]
+    public async Task Handler_ContiguousWriteLargerThanABlock_IsSentWhole(CancellationToken cancellationToken)
+    {
+        // An encoder asks for one span as large as its packet: far more than a 4 KiB pool block.
+        byte[] payload = new byte[300_000];
+        new Random(11).NextBytes(payload);
+        await using SocketListener listener = await StartAsync(async (pipe, info, ct) =>
+        {
+            Span<byte> span = pipe.Output.GetSpan(payload.Length);
+            payload.CopyTo(span);
+            pipe.Output.Advance(payload.Length);
+            pipe.Output.Write("end"u8);
+            await pipe.Output.FlushAsync(ct);
+            await pipe.Output.CompleteAsync();
+            await pipe.Input.CompleteAsync();
+        });
+        using TcpClient client = await ConnectAsync(listener, cancellationToken);
+
+        byte[] received = new byte[payload.Length + 3];
+        await client.GetStream().ReadExactlyAsync(received, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(received.AsSpan(0, payload.Length).SequenceEqual(payload), Is.True);
+            Assert.That(received.AsSpan(payload.Length).SequenceEqual("end"u8), Is.True);
+            Assert.That(await ReadUntilClosedAsync(client, cancellationToken), Is.Zero, "FIN follows the last byte");
+        }
+    }
+
+    [Test, CancelAfter(TimeoutMs)]
+    public async Task CancelPendingRead_EndsTheWaitingRead_AndLaterBytesAreReadNext(CancellationToken cancellationToken)
+    {
+        var results = new List<(bool Canceled, string Text)>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiting = new TaskCompletionSource<IDuplexPipe>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using SocketListener listener = await StartAsync(async (pipe, info, ct) =>
+        {
+            ValueTask<ReadResult> read = pipe.Input.ReadAsync(ct);
+            waiting.TrySetResult(pipe);
+            ReadResult first = await read;
+            results.Add((first.IsCanceled, Encoding.ASCII.GetString(first.Buffer)));
+            pipe.Input.AdvanceTo(first.Buffer.End);
+            ReadResult second = await pipe.Input.ReadAsync(ct);
+            results.Add((second.IsCanceled, Encoding.ASCII.GetString(second.Buffer)));
+            pipe.Input.AdvanceTo(second.Buffer.End);
+            done.TrySetResult();
+        });
+        using TcpClient client = await ConnectAsync(listener, cancellationToken);
+
+        IDuplexPipe serverSide = await waiting.Task.WaitAsync(cancellationToken);
+        serverSide.Input.CancelPendingRead();
+        await client.GetStream().WriteAsync("after"u8.ToArray(), cancellationToken);
+        await done.Task.WaitAsync(cancellationToken);
+
+        Assert.That(results, Is.EqualTo(new[] { (true, ""), (false, "after") }));
+    }
+
+    [Test, CancelAfter(TimeoutMs)]
     public async Task ManyConnections_AllRoundTrip_AndCountReturnsToZero(CancellationToken cancellationToken)
     {
         const int Count = 100;
@@ -366,7 +448,6 @@ public sealed class SocketListenerTests
     [TestCase(nameof(SocketListenerOptions.Acceptors), 1025)]
     [TestCase(nameof(SocketListenerOptions.MaxConnections), 0)]
     [TestCase(nameof(SocketListenerOptions.Backlog), 0)]
-    [TestCase(nameof(SocketListenerOptions.MaxReadBufferSize), -1)]
     [TestCase(nameof(SocketListenerOptions.MaxWriteBufferSize), -1)]
     public void Options_RejectOutOfRangeValues(string property, int value)
     {
@@ -376,7 +457,6 @@ public sealed class SocketListenerTests
             nameof(SocketListenerOptions.Acceptors) => () => options.Acceptors = value,
             nameof(SocketListenerOptions.MaxConnections) => () => options.MaxConnections = value,
             nameof(SocketListenerOptions.Backlog) => () => options.Backlog = value,
-            nameof(SocketListenerOptions.MaxReadBufferSize) => () => options.MaxReadBufferSize = value,
             _ => () => options.MaxWriteBufferSize = value,
         };
 

@@ -4,18 +4,22 @@ using System.Collections.Concurrent;
 namespace Broker.Transport.Buffers;
 
 /// <summary>
-/// The connections' pipe segments: 4 KiB pinned blocks kept in a lock-free queue (Kestrel's PinnedBlockMemoryPool).
+/// The connections' buffers: 4 KiB pinned blocks kept in a lock-free queue (Kestrel's PinnedBlockMemoryPool).
 /// Pipes created with the default <see cref="MemoryPool{T}.Shared"/> rent from <see cref="ArrayPool{T}.Shared"/>, which
 /// keeps only a few dozen arrays per size and core: with hundreds of busy connections holding a segment each, returns
 /// overflow it and every rent allocates. This pool keeps what is returned, up to <see cref="MaxRetainedBlocks"/>, so a
 /// steady load allocates nothing and a burst's surplus goes back to the GC.
 /// </summary>
+/// <remarks>
+/// A block is also a <see cref="ReadOnlySequenceSegment{T}"/> (<see cref="BufferSegment"/>): the socket transport
+/// chains blocks into sequences directly, with no segment object of its own to pool.
+/// </remarks>
 public sealed class BlockMemoryPool : MemoryPool<byte>
 {
     /// <summary>Block size, the pipes' default minimum segment size.</summary>
     public const int BlockSize = 4096;
 
-    private readonly ConcurrentQueue<Block> _blocks = new();
+    private readonly ConcurrentQueue<BufferSegment> _blocks = new();
     private int _retained;
 
     /// <param name="maxRetainedBlocks">Blocks kept for reuse at most; 16,384 (64 MiB) by default.</param>
@@ -43,20 +47,26 @@ public sealed class BlockMemoryPool : MemoryPool<byte>
             throw new ArgumentOutOfRangeException(nameof(minBufferSize), minBufferSize, $"Blocks are {BlockSize} bytes.");
         }
 
-        if (_blocks.TryDequeue(out Block? block))
+        return RentSegment();
+    }
+
+    /// <summary>An empty block as a sequence segment; <see cref="BufferSegment.Release"/> gives it back.</summary>
+    internal BufferSegment RentSegment()
+    {
+        if (_blocks.TryDequeue(out BufferSegment? block))
         {
             Interlocked.Decrement(ref _retained);
             return block;
         }
 
-        return new Block(this);
+        return new BufferSegment(GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true), this);
     }
 
     protected override void Dispose(bool disposing)
     {
     }
 
-    private void Return(Block block)
+    internal void Return(BufferSegment block)
     {
         if (Interlocked.Increment(ref _retained) <= MaxRetainedBlocks)
         {
@@ -65,14 +75,5 @@ public sealed class BlockMemoryPool : MemoryPool<byte>
         }
 
         Interlocked.Decrement(ref _retained);
-    }
-
-    private sealed class Block(BlockMemoryPool pool) : IMemoryOwner<byte>
-    {
-        private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
-
-        public Memory<byte> Memory => _array;
-
-        public void Dispose() => pool.Return(this);
     }
 }

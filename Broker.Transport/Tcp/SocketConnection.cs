@@ -8,54 +8,43 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Transport.Tcp;
 
 /// <summary>
-/// One accepted TCP socket as an <see cref="IDuplexPipe"/> (Kestrel's SocketConnection). The receive loop writes what
-/// the socket reads into <see cref="Input"/>; the send loop sends what the handler writes to <see cref="Output"/>.
+/// One accepted TCP socket as an <see cref="IDuplexPipe"/>. <see cref="Input"/> receives when the handler reads
+/// (<see cref="SocketPipeReader"/>); <see cref="Output"/> sends when the handler flushes (<see cref="SocketPipeWriter"/>).
+/// There are no pipes and no receive or send loops: an idle connection is its socket, this object, the reader and
+/// writer, and the one receive operation waiting for data, with no buffer.
 /// </summary>
 /// <remarks>
 /// Lifecycle and half-close:
-/// - Peer FIN: <see cref="Input"/> completes without error; the handler may still write (half-close).
-/// - Peer reset or socket error: <see cref="Input"/> completes with an <see cref="IOException"/> (TransportError for
-///   the broker), and the socket is disposed so the send side stops too.
-/// - The handler completes <see cref="Output"/>: the send loop sends what is left, then shuts the send side down (FIN).
-/// - The send loop ends (error or abort): <see cref="Output"/>'s reader completes, so the handler's next flush
-///   reports <see cref="FlushResult.IsCompleted"/> rather than throwing.
-/// - <see cref="DisposeAsync"/>, after the handler returned: completes both handler ends, drains the output within the
-///   close timeout, disposes the socket and waits for both loops. No loop lets an exception escape.
+/// - Peer FIN: <see cref="Input"/> reports completion without error; the handler may still write (half-close).
+/// - Peer reset or socket error: <see cref="Input"/>'s read throws an <see cref="IOException"/> (TransportError for the
+///   broker), and the socket is disposed so the output stops too.
+/// - The handler completes <see cref="Output"/>: what is left is sent, then the send side is shut down (FIN).
+/// - A send fails or the connection is aborted: the handler's next flush reports <see cref="FlushResult.IsCompleted"/>
+///   rather than throwing.
+/// - <see cref="DisposeAsync"/>, after the handler returned: completes both handler ends, waits for the output to
+///   drain within the close timeout, and disposes the socket.
 /// </remarks>
-internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
+internal sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly ILogger _logger;
-    private readonly Pipe _input;
-    private readonly Pipe _output;
-    private readonly SocketReceiver _receiver;
-    private readonly SocketSenderPool _senderPool;
-    private readonly bool _waitForData;
+    private readonly SocketPipeReader _input;
+    private readonly SocketPipeWriter _output;
     private readonly TimeSpan _closeTimeout;
-    private readonly Lock _shutdownLock = new();
 
-    private volatile bool _socketDisposed;
+    private int _socketDisposed;
+    private int _outputDone;
     private int _endReason;
     private SocketError _endSocketError;
-    private Task _receiveTask = Task.CompletedTask;
-    private Task _sendTask = Task.CompletedTask;
 
-    public SocketConnection(long id, Socket socket, EndPoint? localEndPoint, PipeOptions inputOptions, PipeOptions outputOptions, SocketSenderPool senderPool, bool waitForData, TimeSpan closeTimeout, ILogger logger)
+    public SocketConnection(long id, Socket socket, EndPoint? localEndPoint, SocketTransportOptions options, ILogger logger)
     {
         Id = id;
         _socket = socket;
         _logger = logger;
-        _waitForData = waitForData;
-        _closeTimeout = closeTimeout;
-        _input = new Pipe(inputOptions);
-        _output = new Pipe(outputOptions);
-
-        // The loops continue inline after a socket operation: on Linux the completion already runs on a pool thread,
-        // and the handler is scheduled away from the loop by the pipes' own schedulers.
-        // The sender pool's senders continue inline too.
-        _receiver = new SocketReceiver(PipeScheduler.Inline);
-        _senderPool = senderPool;
-
+        _closeTimeout = options.CloseTimeout;
+        _input = new SocketPipeReader(this, options.Pool, options.WaitForData, options.DispatchReads);
+        _output = new SocketPipeWriter(this, options.Pool, options.SenderPool, options.MaxWriteBufferSize);
         RemoteEndPoint = TryGetEndPoint(socket, remote: true);
         LocalEndPoint = localEndPoint ?? TryGetEndPoint(socket, remote: false);
     }
@@ -68,13 +57,17 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
     public EndPoint? LocalEndPoint { get; }
 
     /// <summary>Bytes from the peer.</summary>
-    public PipeReader Input => _input.Reader;
+    public PipeReader Input => _input;
 
     /// <summary>Bytes to the peer.</summary>
-    public PipeWriter Output => _output.Writer;
+    public PipeWriter Output => _output;
 
-    /// <summary>The task of the handler serving this connection, set by the listener right after <see cref="Start"/>.</summary>
+    /// <summary>The task of the handler serving this connection, set by the listener.</summary>
     public Task ServeTask { get; set; } = Task.CompletedTask;
+
+    internal Socket Socket => _socket;
+
+    private bool SocketDisposed => Volatile.Read(ref _socketDisposed) != 0;
 
     /// <summary>
     /// The close reason to count in the listener's <c>shutdown_count</c> (<see cref="ShutdownReasons"/>), or null for
@@ -89,39 +82,30 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
         _ => ShutdownReasons.Normal,
     };
 
-    /// <summary>Starts the receive and send loops.</summary>
-    public void Start()
-    {
-        _receiveTask = DoReceiveAsync();
-        _sendTask = DoSendAsync();
-    }
-
-    /// <summary>Closes the socket now; both loops end and complete the handler's pipes. Safe to call at any time, more than once.</summary>
+    /// <summary>Closes the socket now; a pending read fails and flushes report completion. Safe at any time, more than once.</summary>
     public void Abort()
     {
         SetEndReason(ConnectionEndReason.Aborted);
         DisposeSocket();
-
-        // The send loop may be waiting for the handler to write: wake it so it ends too.
-        _output.Reader.CancelPendingRead();
     }
 
     /// <summary>
     /// Ends the connection after its handler returned: the output still buffered is sent (bounded by the close
-    /// timeout), the socket is shut down and disposed, and both loops have ended on return.
+    /// timeout), the socket is shut down and disposed.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
         // The handler is gone, so nobody reads or writes its ends any more; completing twice is harmless.
-        _input.Reader.Complete();
-        _output.Writer.Complete();
+        _input.Complete();
+        _output.Complete();
         SetEndReason(ConnectionEndReason.LocalClosed);
 
-        if (!_sendTask.IsCompleted)
+        Task drained = _output.WhenDrained();
+        if (!drained.IsCompleted)
         {
             try
             {
-                await _sendTask.WaitAsync(_closeTimeout).ConfigureAwait(false);
+                await drained.WaitAsync(_closeTimeout).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -133,9 +117,60 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
         }
 
         DisposeSocket();
-        await _sendTask.ConfigureAwait(false);
-        await _receiveTask.ConfigureAwait(false);
-        _receiver.Dispose();
+
+        // A receive still waiting (its read was cancelled) ends with the socket; the args go when it has.
+        _input.Dispose();
+    }
+
+    /// <summary>The peer sent FIN.</summary>
+    internal void OnPeerClosed() => SetEndReason(ConnectionEndReason.PeerClosed);
+
+    /// <summary>A receive failed: the exception the handler's read gets.</summary>
+    internal IOException OnReceiveError(SocketError error)
+    {
+        if (SocketDisposed || IsAbortError(error))
+        {
+            return CreateAbortedException();
+        }
+
+        SetEndReason(ConnectionEndReason.SocketError, error);
+
+        // The connection is dead both ways: the output stops too, so the handler sees the end on either side.
+        DisposeSocket();
+        return new IOException(new SocketException((int)error).Message, new SocketException((int)error));
+    }
+
+    /// <summary>A send failed: the stream is in an unknown state, so the receive side ends too.</summary>
+    internal void OnSendError(SocketError error)
+    {
+        if (!SocketDisposed && !IsAbortError(error))
+        {
+            SetEndReason(ConnectionEndReason.SocketError, error);
+        }
+
+        DisposeSocket();
+    }
+
+    /// <summary>The handler completed <see cref="Output"/> and everything flushed went out (or never will): FIN.</summary>
+    internal void OnOutputDone()
+    {
+        if (Interlocked.Exchange(ref _outputDone, 1) != 0)
+        {
+            return;
+        }
+
+        SetEndReason(ConnectionEndReason.LocalClosed);
+        if (!SocketDisposed)
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // The peer is already gone, or the socket was disposed meanwhile; the receive side reports how.
+            }
+        }
     }
 
     /// <summary>Records why the connection ended; the first reason wins unless <paramref name="overwrite"/>.</summary>
@@ -153,48 +188,25 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
         }
     }
 
-    private void ShutdownSend()
-    {
-        lock (_shutdownLock)
-        {
-            if (_socketDisposed)
-            {
-                return;
-            }
-
-            try
-            {
-                _socket.Shutdown(SocketShutdown.Send);
-            }
-            catch (SocketException)
-            {
-                // The peer is already gone; the receive loop reports how.
-            }
-        }
-    }
-
     private void DisposeSocket()
     {
-        lock (_shutdownLock)
+        if (Interlocked.Exchange(ref _socketDisposed, 1) != 0)
         {
-            if (_socketDisposed)
-            {
-                return;
-            }
-
-            _socketDisposed = true;
-            try
-            {
-                // Both directions, as Kestrel does: a pending receive completes at once instead of on the peer's FIN.
-                _socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (SocketException)
-            {
-                // Not connected any more: nothing to shut down.
-            }
-
-            _socket.Dispose();
+            return;
         }
+
+        try
+        {
+            // Both directions, as Kestrel does: a pending receive completes at once instead of on the peer's FIN.
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Not connected any more: nothing to shut down.
+        }
+
+        _socket.Dispose();
+        _output.OnSocketBroken();
     }
 
     private static EndPoint? TryGetEndPoint(Socket socket, bool remote)
@@ -234,4 +246,6 @@ internal sealed partial class SocketConnection : IDuplexPipe, IAsyncDisposable
         CloseTimeout,
         Aborted,
     }
+
+    private static IOException CreateAbortedException() => new("The connection was aborted by the server.");
 }

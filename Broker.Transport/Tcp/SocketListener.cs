@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Broker.Core;
-using Broker.Transport.Buffers;
 using Broker.Transport.Connections;
 using Broker.Transport.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -33,11 +32,7 @@ public sealed class SocketListener : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IPEndPoint _configuredEndPoint;
     private readonly int _backlog;
-    private readonly TimeSpan _closeTimeout;
-    private readonly bool _waitForData;
-    private readonly PipeOptions _inputOptions;
-    private readonly PipeOptions _outputOptions;
-    private readonly SocketSenderPool _senderPool = new(PipeScheduler.Inline);
+    private readonly SocketTransportOptions _transport;
     private readonly ConcurrentDictionary<long, SocketConnection> _connections = new();
     private readonly CancellationTokenSource _closingConnections = new();
     private readonly Lock _stateLock = new();
@@ -76,33 +71,9 @@ public sealed class SocketListener : IAsyncDisposable
         _listenOn = options.EndPoint.ToString();
         _name = TcpProtocol + ":" + _listenOn;
         _backlog = options.Backlog;
-        _closeTimeout = options.CloseTimeout;
-        _waitForData = options.WaitForDataBeforeAllocatingBuffer;
+        _transport = new SocketTransportOptions(options);
         Acceptors = options.Acceptors;
         MaxConnections = options.MaxConnections;
-
-        // By default the handler's side of the input resumes on the thread pool, so broker code never runs on the
-        // socket engine's thread; the receive loop resumes inline, since all it does next is start the next socket
-        // operation. PreferInlineScheduling runs the handler inline too.
-        long read = options.MaxReadBufferSize;
-        long write = options.MaxWriteBufferSize;
-        PipeScheduler handlerScheduler = options.PreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
-        _inputOptions = new PipeOptions(
-            pool: BlockMemoryPool.Instance,
-            readerScheduler: handlerScheduler,
-            writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: read,
-            resumeWriterThreshold: read / 2,
-            useSynchronizationContext: false);
-        // The send loop (the output's reader) resumes inline on the handler's flush: all it does is a non-blocking
-        // send, and a thread-pool hop per flush costs more than the send itself (a CONNACK paid one of five hops).
-        _outputOptions = new PipeOptions(
-            pool: BlockMemoryPool.Instance,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.ThreadPool,
-            pauseWriterThreshold: write,
-            resumeWriterThreshold: write / 2,
-            useSynchronizationContext: false);
     }
 
     /// <summary>The bound address once started (with the real port when configured with port 0), the configured one before.</summary>
@@ -273,7 +244,7 @@ public sealed class SocketListener : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _closingConnections.Dispose();
-            _senderPool.Dispose();
+            _transport.SenderPool.Dispose();
         }
     }
 
@@ -362,7 +333,7 @@ public sealed class SocketListener : IAsyncDisposable
         {
             socket.NoDelay = true;
             connection = new SocketConnection(
-                Interlocked.Increment(ref _nextConnectionId), socket, _sharedLocalEndPoint, _inputOptions, _outputOptions, _senderPool, _waitForData, _closeTimeout, _logger);
+                Interlocked.Increment(ref _nextConnectionId), socket, _sharedLocalEndPoint, _transport, _logger);
         }
         catch (SocketException)
         {
@@ -380,8 +351,8 @@ public sealed class SocketListener : IAsyncDisposable
     private async Task ServeAsync(SocketConnection connection)
     {
         // Runs on the accept loop up to the handler's first await: connection set-up is a few allocations and the
-        // loops' first socket calls, cheaper than a thread-pool hop per connection (the accept loop resumes on the
-        // thread pool already, and the handler's packets are handled there, scheduled by the input pipe).
+        // first receive, cheaper than a thread-pool hop per connection (the accept loop resumes on the thread pool
+        // already, and the handler's packets are handled where their receive completes).
         try
         {
             if (_logger.IsEnabled(LogLevel.Debug))
@@ -389,7 +360,6 @@ public sealed class SocketListener : IAsyncDisposable
                 TransportLog.ConnectionAccepted(_logger, connection.Id, connection.RemoteEndPoint, Name);
             }
 
-            connection.Start();
             var info = new ConnectionInfo
             {
                 RemoteEndPoint = connection.RemoteEndPoint,

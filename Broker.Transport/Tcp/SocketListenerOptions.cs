@@ -15,7 +15,6 @@ public sealed class SocketListenerOptions
     private int _acceptors = DefaultAcceptors;
     private int _maxConnections = 1_024_000;
     private int _backlog = 1024;
-    private int _maxReadBufferSize = 1024 * 1024;
     private int _maxWriteBufferSize = 256 * 1024;
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(5);
 
@@ -54,18 +53,9 @@ public sealed class SocketListenerOptions
     }
 
     /// <summary>
-    /// Bytes received but not yet consumed by the broker before the receive loop stops reading (TCP back-pressure),
-    /// 1 MB: one maximum-size MQTT packet. 0 means no limit. Not an EMQX option.
-    /// </summary>
-    public int MaxReadBufferSize
-    {
-        get => _maxReadBufferSize;
-        set => _maxReadBufferSize = CheckRange(value, 0, int.MaxValue);
-    }
-
-    /// <summary>
-    /// Bytes written by the broker but not yet sent before its flush waits, 256 KB (Kestrel uses 64 KB for HTTP;
-    /// an MQTT fan-out writes many small packets per flush). 0 means no limit. Not an EMQX option.
+    /// Bytes flushed by the broker but not yet taken by the kernel before its flush waits (until half of it is sent),
+    /// 256 KB (Kestrel uses 64 KB for HTTP; an MQTT fan-out writes many small packets per flush). 0 means no limit.
+    /// Not an EMQX option. There is no read-side counterpart: the transport receives only when the broker reads.
     /// </summary>
     public int MaxWriteBufferSize
     {
@@ -90,12 +80,12 @@ public sealed class SocketListenerOptions
     public bool WaitForDataBeforeAllocatingBuffer { get; set; } = true;
 
     /// <summary>
-    /// Whether the broker's read loop runs inline on the socket's I/O thread instead of being dispatched to the thread
-    /// pool (the send loop always runs inline on the broker's flush), false (Kestrel's <c>UnsafePreferInlineScheduling</c>). With the process-wide
-    /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> a received PUBLISH is decoded, routed and sent to its
-    /// subscribers on the epoll thread that saw it, one event loop per core, as mosquitto and Redis do: no thread hop
-    /// per message. Safe for the broker, whose connection code never blocks; an embedder whose own handler blocks must
-    /// leave it off.
+    /// Whether the broker's reads continue on the thread that completed the socket receive even when that is the
+    /// epoll thread, false (Kestrel's <c>UnsafePreferInlineScheduling</c>). It matters only with the process-wide
+    /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>: then a received PUBLISH is decoded, routed and sent to its
+    /// subscribers on the epoll thread that saw it, one event loop per core, as mosquitto and Redis do. Without it,
+    /// socket completions already run on the thread pool and reads continue there. Safe for the broker, whose
+    /// connection code never blocks; an embedder whose own handler blocks must leave it off.
     /// </summary>
     public bool PreferInlineScheduling { get; set; }
 
