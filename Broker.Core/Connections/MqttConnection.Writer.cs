@@ -12,71 +12,134 @@ namespace Broker.Core.Connections;
 
 internal sealed partial class MqttConnection
 {
-    /// <summary>Topic aliases we assigned toward the client; touched only by the writer loop.</summary>
+    /// <summary>Topic aliases we assigned toward the client; touched only by the writer.</summary>
     private Dictionary<byte[], ushort>? _outboundAliases;
 
+    // Set when CloseAsync waits for the writer to end; the writer completes it when it ends.
+    private TaskCompletionSource? _writerEnded;
+
+    /// <summary>Scheduled by the outbound queue when an item arrives for an idle writer.</summary>
+    void IThreadPoolWorkItem.Execute() => DrainOutput();
+
     /// <summary>
-    /// Drains the outbound queue: everything queued is encoded into the pipe and flushed once, so a burst of
-    /// deliveries costs one flush (and, below, one send).
+    /// Drains the outbound queue: everything queued is encoded into the transport and flushed once, so a burst of
+    /// deliveries costs one flush (and one send). Runs until the queue is empty, then the writer is idle and holds
+    /// nothing: no loop waits while a connection is quiet. A flush that cannot complete at once (the peer reads
+    /// slowly) continues in <see cref="DrainAfterFlushAsync"/>.
     /// </summary>
-    private async Task WriterLoopAsync()
+    private void DrainOutput()
     {
-        PipeWriter output = _transport.Output;
         try
         {
-            while (true)
+            PipeWriter output = _transport.Output;
+            while (WriteBatch(output))
             {
-                if (!Outbound.HasWork(out bool completed))
+                ValueTask<FlushResult> flush = output.FlushAsync();
+                if (!flush.IsCompletedSuccessfully)
                 {
-                    if (completed)
-                    {
-                        break;
-                    }
-
-                    await Outbound.WaitForSignalAsync().ConfigureAwait(false);
-                    continue;
+                    _ = DrainAfterFlushAsync(flush);
+                    return;
                 }
 
-                List<OutboundItem> batch = Outbound.TakeAll();
-                var sent = default(SentTally);
-                long now = _broker.TimeProvider.GetTimestamp();
-                try
+                FlushResult result = flush.Result;
+                if (result.IsCompleted || result.IsCanceled)
                 {
-                    foreach (ref readonly OutboundItem item in CollectionsMarshal.AsSpan(batch))
-                    {
-                        sent.Bytes += Write(output, item, now, ref sent);
-                    }
-
-                    sent.Packets = batch.Count;
-                }
-                finally
-                {
-                    // Every message is copied into the pipe (or the write failed): the items' references go.
-                    Outbound.Recycle(batch);
-                }
-
-                sent.Publish(Counters);
-                _sentPackets += sent.Packets;
-                _sentBytes += sent.Bytes;
-                _sentMessages += sent.Messages;
-
-                FlushResult flush = await output.FlushAsync().ConfigureAwait(false);
-                if (flush.IsCompleted || flush.IsCanceled)
-                {
-                    break;
+                    EndWriter();
+                    return;
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (IsTransportException(ex))
         {
             BrokerLog.TransportError(_broker.Logger, ClientId, ex);
+            EndWriter();
+        }
+    }
+
+    /// <summary>The rest of a drain whose flush had to wait for the peer (the only time the writer holds a state machine).</summary>
+    private async Task DrainAfterFlushAsync(ValueTask<FlushResult> pending)
+    {
+        try
+        {
+            FlushResult result = await pending.ConfigureAwait(false);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                EndWriter();
+                return;
+            }
+        }
+        catch (Exception ex) when (IsTransportException(ex))
+        {
+            BrokerLog.TransportError(_broker.Logger, ClientId, ex);
+            EndWriter();
+            return;
+        }
+
+        DrainOutput();
+    }
+
+    /// <summary>Encodes one batch into <paramref name="output"/>; false when the queue was empty (the writer is now idle or ended).</summary>
+    private bool WriteBatch(PipeWriter output)
+    {
+        if (!Outbound.TryTakeAll(out List<OutboundItem>? batch, out bool completed))
+        {
+            if (completed)
+            {
+                OnWriterEnded();
+            }
+
+            return false;
+        }
+
+        var sent = default(SentTally);
+        long now = _broker.TimeProvider.GetTimestamp();
+        try
+        {
+            foreach (ref readonly OutboundItem item in CollectionsMarshal.AsSpan(batch))
+            {
+                sent.Bytes += Write(output, item, now, ref sent);
+            }
+
+            sent.Packets = batch.Count;
         }
         finally
         {
-            // Output is gone or done: stop accepting deliveries and end the read side too.
-            RequestClose(DisconnectReason.TransportClosed, null);
+            // Every message is copied into the transport (or the write failed): the items' references go.
+            Outbound.Recycle(batch);
         }
+
+        sent.Publish(Counters);
+        _sentPackets += sent.Packets;
+        _sentBytes += sent.Bytes;
+        _sentMessages += sent.Messages;
+        return true;
     }
+
+    /// <summary>The output failed or was completed by the transport: stop for good and end the read side too.</summary>
+    private void EndWriter()
+    {
+        Outbound.EndWriter();
+        OnWriterEnded();
+        RequestClose(DisconnectReason.TransportClosed, null);
+    }
+
+    private void OnWriterEnded() => Volatile.Read(ref _writerEnded)?.TrySetResult();
+
+    /// <summary>Completes when the writer has ended (after <see cref="OutboundQueue.Complete"/>); allocates only here, at close.</summary>
+    private Task WhenWriterEnded()
+    {
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _writerEnded, ended);
+        if (Outbound.WriterEnded)
+        {
+            ended.TrySetResult();
+        }
+
+        return ended.Task;
+    }
+
+    private static bool IsTransportException(Exception ex)
+        => ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException;
 
     private int Write(PipeWriter output, in OutboundItem item, long now, ref SentTally sent)
     {

@@ -11,10 +11,10 @@ namespace Broker.Core.Connections;
 
 /// <summary>
 /// One MQTT connection over an <see cref="IDuplexPipe"/>: a read loop that frames and handles packets
-/// synchronously (no await per packet), and a writer loop that is the only writer of the output pipe.
+/// synchronously (no await per packet), and a writer, scheduled when output is queued, that is the only writer of the output.
 /// The socket's lifetime is this object's; the <see cref="Session"/> may outlive it.
 /// </summary>
-internal sealed partial class MqttConnection
+internal sealed partial class MqttConnection : IThreadPoolWorkItem
 {
     private const int StateAwaitingConnect = 0;
     private const int StateConnected = 1;
@@ -51,7 +51,7 @@ internal sealed partial class MqttConnection
         _createdAt = broker.TimeProvider.GetTimestamp();
         _lastActivity = _createdAt;
         CreatedAt = broker.TimeProvider.GetUtcNow();
-        Outbound = new OutboundQueue(this);
+        Outbound = new OutboundQueue(this, this);
         MaximumPacketSize = broker.Options.MaximumPacketSize;
         OutboundWindow = broker.Options.MaximumInflight;
         QoS0QueueLimit = Math.Max(MinimumQoS0QueueLimit, broker.Options.MaximumQueueLength);
@@ -136,7 +136,6 @@ internal sealed partial class MqttConnection
     {
         try
         {
-            Task writer = WriterLoopAsync();
             try
             {
                 PipeReader input = _transport.Input;
@@ -169,7 +168,7 @@ internal sealed partial class MqttConnection
             }
             finally
             {
-                await CloseAsync(writer).ConfigureAwait(false);
+                await CloseAsync().ConfigureAwait(false);
             }
         }
 #pragma warning disable CA1031 // The last line of defence: one connection's bug must not take the process down.
@@ -337,10 +336,11 @@ internal sealed partial class MqttConnection
         }
     }
 
-    private async Task CloseAsync(Task writer)
+    private async Task CloseAsync()
     {
         Volatile.Write(ref _state, StateClosing);
         Volatile.Write(ref _closeRequested, 1);
+        Task writer = WhenWriterEnded();
         Outbound.Complete();
         try
         {

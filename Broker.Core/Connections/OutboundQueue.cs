@@ -4,7 +4,7 @@ using Broker.Core.Routing;
 
 namespace Broker.Core.Connections;
 
-/// <summary>What the writer loop writes next.</summary>
+/// <summary>What the writer writes next.</summary>
 internal enum OutboundKind : byte
 {
     Publish,
@@ -44,14 +44,24 @@ internal readonly struct OutboundItem
 }
 
 /// <summary>
-/// The only way into a connection's output: producers (any thread) append under a short lock, the single
-/// writer loop swaps the whole list out and encodes it with one flush per batch. Double buffering keeps it
-/// allocation-free in steady state.
+/// The only way into a connection's output: producers (any thread) append under a short lock, the writer swaps the
+/// whole list out and encodes it with one flush per batch. Double buffering keeps it allocation-free in steady state.
 /// </summary>
+/// <remarks>
+/// The writer is not a loop parked on a signal: an idle connection has no writer at all. The first item queued while
+/// the writer is idle schedules it (<see cref="IThreadPoolWorkItem"/>, or deferred to the end of the current read batch
+/// by <see cref="SignalBatch"/>), and it runs until the queue is empty (<see cref="TryTakeAll"/> returns false and marks
+/// it idle under the same lock the producers take, so no wake-up is lost).
+/// </remarks>
 internal sealed class OutboundQueue
 {
+    private const int WriterStateIdle = 0;
+    private const int WriterStateScheduled = 1;
+    private const int WriterStateEnded = 2;
+
     private readonly Lock _lock = new();
-    private readonly AsyncSignal _signal = new();
+    private readonly IThreadPoolWorkItem _writer;
+    private int _writerState;
     // Empty until used: an idle connection should cost little (both grow to the largest batch and stay there).
     private List<OutboundItem> _pending = [];
     private List<OutboundItem> _spare = [];
@@ -67,7 +77,13 @@ internal sealed class OutboundQueue
     // Created the first time the queue passes its high-water mark: most connections never do.
     private CongestionGate? _gate;
 
-    public OutboundQueue(object owner) => _owner = owner;
+    /// <param name="owner">The connection, for <see cref="CongestionGate.Owner"/>.</param>
+    /// <param name="writer">Drains the queue when scheduled: calls <see cref="TryTakeAll"/> until it returns false.</param>
+    public OutboundQueue(object owner, IThreadPoolWorkItem writer)
+    {
+        _owner = owner;
+        _writer = writer;
+    }
 
     /// <summary>
     /// Appends an item; false once the queue is completed (the connection is closing). On success the queue owns the
@@ -87,9 +103,16 @@ internal sealed class OutboundQueue
             {
                 _pendingQoS0++;
             }
+
+            if (_writerState != WriterStateIdle)
+            {
+                return true;
+            }
+
+            _writerState = WriterStateScheduled;
         }
 
-        _signal.Set();
+        ScheduleWriter();
         return true;
     }
 
@@ -109,10 +132,26 @@ internal sealed class OutboundQueue
             {
                 (_gate ??= new CongestionGate { Owner = _owner }).Close();
             }
+
+            if (_writerState != WriterStateIdle)
+            {
+                return true;
+            }
+
+            _writerState = WriterStateScheduled;
         }
 
-        _signal.Set();
+        ScheduleWriter();
         return true;
+    }
+
+    /// <summary>Runs the writer at the end of the current read batch, or on the thread pool outside one.</summary>
+    private void ScheduleWriter()
+    {
+        if (!SignalBatch.TryDefer(_writer))
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_writer, preferLocal: false);
+        }
     }
 
     /// <summary>
@@ -140,42 +179,45 @@ internal sealed class OutboundQueue
     /// <summary>No more items are accepted; the writer drains what is queued and ends.</summary>
     public void Complete()
     {
+        bool schedule;
         lock (_lock)
         {
             _completed = true;
+            schedule = _writerState == WriterStateIdle;
+            if (schedule)
+            {
+                _writerState = WriterStateScheduled;
+            }
         }
 
         Volatile.Read(ref _gate)?.Open();
-        _signal.Set();
-    }
-
-    /// <summary>
-    /// Whether the writer has work: items queued (true), or nothing and the queue completed (false, with
-    /// <paramref name="completed"/> set). When it returns false without completion, await <see cref="WaitForSignalAsync"/>.
-    /// </summary>
-    /// <remarks>
-    /// The writer loop awaits the signal itself rather than an async helper: a helper method's state machine box would be
-    /// allocated (or taken from a pool too small for hundreds of writers) each time a writer goes idle, which is once per
-    /// ack round trip in a QoS 1 fan-out.
-    /// </remarks>
-    public bool HasWork(out bool completed)
-    {
-        lock (_lock)
+        if (schedule)
         {
-            completed = _pending.Count == 0 && _completed;
-            return _pending.Count > 0;
+            ScheduleWriter();
         }
     }
 
-    /// <summary>Completes at the next <see cref="TryEnqueue"/> or <see cref="Complete"/> (or at once if one came since the last wait).</summary>
-    public ValueTask WaitForSignalAsync() => _signal.WaitAsync();
+    /// <summary>Whether the writer has ended: the queue was completed and drained, or the output failed.</summary>
+    public bool WriterEnded => Volatile.Read(ref _writerState) == WriterStateEnded;
 
-    /// <summary>Takes everything queued. The caller clears the list and passes it back through <see cref="Recycle"/>.</summary>
-    public List<OutboundItem> TakeAll()
+    /// <summary>
+    /// For the writer: takes everything queued (true), or, with nothing queued, marks the writer idle (false, and a later
+    /// item schedules it again) or ended (false with <paramref name="completed"/>, once the queue is completed). The
+    /// caller clears the list and passes it back through <see cref="Recycle"/>.
+    /// </summary>
+    public bool TryTakeAll([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out List<OutboundItem>? taken, out bool completed)
     {
-        List<OutboundItem> taken;
         lock (_lock)
         {
+            if (_pending.Count == 0)
+            {
+                completed = _completed;
+                _writerState = completed ? WriterStateEnded : WriterStateIdle;
+                taken = null;
+                return false;
+            }
+
+            completed = false;
             taken = _pending;
             _pending = _spare;
             _spare = null!;
@@ -184,7 +226,16 @@ internal sealed class OutboundQueue
 
         // Everything waiting is now the writer's: publishers may go on.
         Volatile.Read(ref _gate)?.Open();
-        return taken;
+        return true;
+    }
+
+    /// <summary>The writer stopped for good (its output failed): it is not scheduled again.</summary>
+    public void EndWriter()
+    {
+        lock (_lock)
+        {
+            _writerState = WriterStateEnded;
+        }
     }
 
     /// <summary>Releases the message references of a written (or abandoned) batch and keeps the list for the next one.</summary>

@@ -3,7 +3,7 @@ namespace Broker.Core.Connections;
 /// <summary>
 /// Defers writer wakes to the end of a read batch and runs them on the reading thread (Redis's "before sleep" flush of
 /// client buffers). A connection's read loop opens a batch around the packets of one read: every subscriber whose
-/// queue went from empty to non-empty is noted, and when the batch closes each of their writer loops runs inline,
+/// queue went from empty to non-empty is noted, and when the batch closes each of their writers runs inline,
 /// encodes everything queued in the batch and flushes once. No thread-pool hop per delivery, and batching is kept:
 /// a writer never runs before the whole read has been routed.
 /// </summary>
@@ -15,7 +15,7 @@ namespace Broker.Core.Connections;
 internal static class SignalBatch
 {
     [ThreadStatic]
-    private static List<AsyncSignal>? t_pending;
+    private static List<IThreadPoolWorkItem>? t_pending;
 
     [ThreadStatic]
     private static bool t_open;
@@ -32,15 +32,15 @@ internal static class SignalBatch
         return true;
     }
 
-    /// <summary>Notes <paramref name="signal"/> for the open batch; false when no batch is open on this thread.</summary>
-    public static bool TryDefer(AsyncSignal signal)
+    /// <summary>Notes <paramref name="writer"/> to run when the open batch closes; false when no batch is open on this thread.</summary>
+    public static bool TryDefer(IThreadPoolWorkItem writer)
     {
         if (!t_open)
         {
             return false;
         }
 
-        (t_pending ??= new List<AsyncSignal>(capacity: 16)).Add(signal);
+        (t_pending ??= new List<IThreadPoolWorkItem>(capacity: 16)).Add(writer);
         return true;
     }
 
@@ -50,7 +50,7 @@ internal static class SignalBatch
     /// </summary>
     public static void Close()
     {
-        List<AsyncSignal>? pending = t_pending;
+        List<IThreadPoolWorkItem>? pending = t_pending;
         try
         {
             if (pending is not null)
@@ -58,7 +58,7 @@ internal static class SignalBatch
                 // By index: a writer that ends a connection may wake others, which join this list.
                 for (int i = 0; i < pending.Count; i++)
                 {
-                    pending[i].Release();
+                    pending[i].Execute();
                 }
             }
         }
