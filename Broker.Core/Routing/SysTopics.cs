@@ -23,6 +23,8 @@ internal sealed class SysTopics
         _broker = broker;
     }
 
+    private byte[]? _clientsPrefix;
+
     private bool Enabled => _broker.Options.SysTopicsEnabled;
 
     private string Prefix => "$SYS/brokers/" + _broker.Options.NodeName + "/";
@@ -89,18 +91,14 @@ internal sealed class SysTopics
 
     public void ClientConnected(MqttConnection connection)
     {
-        if (!Enabled)
+        if (Enabled && ClientEventHasSubscribers(connection.ClientId, "/connected"u8, out byte[]? topic))
         {
-            return;
+            PublishConnected(connection, topic);
         }
+    }
 
-        byte[] topic = Encoding.UTF8.GetBytes(Prefix + "clients/" + connection.ClientId + "/connected");
-        if (!_broker.Router.HasSubscribers(topic))
-        {
-            // Not retained, so with nobody subscribed there is nothing to build: connects stay cheap.
-            return;
-        }
-
+    private void PublishConnected(MqttConnection connection, byte[] topic)
+    {
         byte[] json = Json(w =>
         {
             w.WriteString("clientid", connection.ClientId);
@@ -127,20 +125,51 @@ internal sealed class SysTopics
         Publish(topic, json);
     }
 
+    /// <summary>
+    /// Whether anyone subscribes to <c>$SYS/brokers/{node}/clients/{clientid}{suffix}</c>; the topic is built (and
+    /// allocated) only then. Events are not retained, so with nobody subscribed a connect or disconnect costs nothing here.
+    /// </summary>
+    private bool ClientEventHasSubscribers(string? clientId, ReadOnlySpan<byte> suffix, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? topic)
+    {
+        topic = null;
+        byte[] prefix = _clientsPrefix ??= Encoding.UTF8.GetBytes(Prefix + "clients/");
+        clientId ??= string.Empty;
+        int length = prefix.Length + Encoding.UTF8.GetMaxByteCount(clientId.Length) + suffix.Length;
+        byte[]? rented = length > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> buffer = rented ?? stackalloc byte[512];
+        try
+        {
+            prefix.CopyTo(buffer);
+            int written = prefix.Length + Encoding.UTF8.GetBytes(clientId, buffer[prefix.Length..]);
+            suffix.CopyTo(buffer[written..]);
+            written += suffix.Length;
+            if (!_broker.Router.HasSubscribers(buffer[..written]))
+            {
+                return false;
+            }
+
+            topic = buffer[..written].ToArray();
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
     public void ClientDisconnected(MqttConnection connection, DisconnectReason reason)
     {
-        if (!Enabled)
+        if (Enabled && ClientEventHasSubscribers(connection.ClientId, "/disconnected"u8, out byte[]? topic))
         {
-            return;
+            PublishDisconnected(connection, reason, topic);
         }
+    }
 
-        byte[] topic = Encoding.UTF8.GetBytes(Prefix + "clients/" + connection.ClientId + "/disconnected");
-        if (!_broker.Router.HasSubscribers(topic))
-        {
-            // Not retained, so with nobody subscribed there is nothing to build: connects stay cheap.
-            return;
-        }
-
+    private void PublishDisconnected(MqttConnection connection, DisconnectReason reason, byte[] topic)
+    {
         byte[] json = Json(w =>
         {
             w.WriteString("clientid", connection.ClientId);
