@@ -141,7 +141,7 @@ public sealed class TlsListenerTests
             Assert.That(ssl.GetProperty("current_conns").GetInt32(), Is.EqualTo(1));
             Assert.That(ssl.GetProperty("max_conns").GetInt32(), Is.EqualTo(77));
             Assert.That(ssl.GetProperty("acceptors").GetInt32(), Is.EqualTo(1));
-            Assert.That(ssl.GetProperty("shutdown_count").GetRawText(), Is.EqualTo("{}"));
+            Assert.That(ssl.GetProperty("shutdown_count").GetRawText(), Is.EqualTo("[]"), "EMQX writes an empty count as []");
             JsonElement ws = await ListenerAsync(server, $"mqtt:ws:{wsPort}", cancellationToken);
             Assert.That(ws.GetProperty("listen_on").GetString(), Is.EqualTo($"127.0.0.1:{wsPort}"));
             Assert.That(ws.GetProperty("max_conns").GetInt32(), Is.EqualTo(102_400));

@@ -51,9 +51,8 @@ public sealed class WebSocketListenerTests
         int port = TlsListenerTests.Port(secure ? server.Host.WssListener! : server.Host.WsListener!);
         string uri = (secure ? "wss" : "ws") + $"://127.0.0.1:{port}/mqtt";
 
-        using NetClient web = await NetClient.ConnectAsync(port, "web", MqttProtocolVersion.V500, cancellationToken, b =>
+        using NetClient web = await NetClient.ConnectWebSocketAsync(uri, "web", MqttProtocolVersion.V500, cancellationToken, b =>
         {
-            b.WithWebSocketServer(w => w.WithUri(uri));
             if (secure)
             {
                 b.WithTlsOptions(t => TlsListenerTests.Trusting(t));
