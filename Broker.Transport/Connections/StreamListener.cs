@@ -44,7 +44,6 @@ public sealed class StreamListener : IConnectionListener
     private readonly PipeOptions _inputOptions;
     private readonly PipeOptions _outputOptions;
     private readonly ConcurrentDictionary<long, StreamConnection> _connections = new();
-    private readonly ConcurrentDictionary<long, Socket> _handshakes = new();
     private readonly CancellationTokenSource _closingConnections = new();
     private readonly Lock _stateLock = new();
 
@@ -335,9 +334,7 @@ public sealed class StreamListener : IConnectionListener
                 TransportLog.ConnectionAccepted(_logger, id, remote, Name);
             }
 
-            _handshakes[id] = socket;
             (Stream? stream, string? peerCertUserName, string? failure) = await HandshakeAsync(socket).ConfigureAwait(false);
-            _handshakes.TryRemove(id, out _);
             if (stream is null)
             {
                 socket.Dispose();
@@ -372,7 +369,6 @@ public sealed class StreamListener : IConnectionListener
         }
         finally
         {
-            _handshakes.TryRemove(id, out _);
             if (connection is not null)
             {
                 _connections.TryRemove(id, out _);
