@@ -177,6 +177,25 @@ public sealed class WebSocketListenerTests
         Assert.That(await ReceiveBytesAsync(without, s_connAck.Length, cancellationToken), Is.EqualTo(s_connAck));
     }
 
+    [Test]
+    public async Task MaxConnections_RefusesTheExtraClient_AndCountsDownOnClose(CancellationToken cancellationToken)
+    {
+        await using ServerApi server = await ServerApi.StartAsync(o => o.MqttWs.MaxConnections = 1, cancellationToken);
+        int port = TlsListenerTests.Port(server.Host.WsListener!);
+        using ClientWebSocket first = await ConnectAsync(server, "mqtt", cancellationToken);
+
+        using var second = new ClientWebSocket();
+        second.Options.AddSubProtocol("mqtt");
+        Assert.That(async () => await second.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/mqtt"), cancellationToken), Throws.InstanceOf<WebSocketException>());
+        System.Text.Json.JsonElement ws = await TlsListenerTests.ListenerAsync(server, $"mqtt:ws:{port}", cancellationToken);
+        Assert.That((ws.GetProperty("current_conns").GetInt32(), ws.GetProperty("max_conns").GetInt32()), Is.EqualTo((1, 1)));
+
+        await first.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken);
+        await Poll.UntilAsync(() => server.Host.WsListener!.CurrentConnections == 0, cancellationToken);
+        using ClientWebSocket third = await ConnectAsync(server, "mqtt", cancellationToken);
+        Assert.That(third.State, Is.EqualTo(WebSocketState.Open));
+    }
+
     private static async Task<ClientWebSocket> ConnectAsync(ServerApi server, string? subprotocol, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
