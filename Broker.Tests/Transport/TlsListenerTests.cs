@@ -167,7 +167,7 @@ public sealed class TlsListenerTests
 
         TlsCertificateException error = Assert.ThrowsAsync<TlsCertificateException>(() => host.StartAsync(cancellationToken))!;
 
-        Assert.That(error.Message, Does.Contain("no certificate file is configured (certfile)"));
+        Assert.That(error.Message, Does.Contain("No certificate file is configured (certfile)"));
         Assert.That(host.MqttListener.IsListening, Is.False);
         Assert.That(host.WsListener!.IsListening, Is.False);
     }

@@ -139,7 +139,7 @@ public sealed class StreamListener : IConnectionListener
             _started = true;
             if (_tls is not null)
             {
-                _tlsContext = TlsServerContext.Load(_tls, Name);
+                _tlsContext = TlsServerContext.Load(_tls);
             }
 
             var socket = new Socket(_configuredEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);

@@ -21,14 +21,14 @@ internal sealed class TlsServerContext
     public SslServerAuthenticationOptions Authentication { get; }
 
     /// <summary>Reads the certificate, key and CA files named by <paramref name="options"/>.</summary>
-    public static TlsServerContext Load(TlsListenerOptions options, string listenerName)
+    public static TlsServerContext Load(TlsListenerOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.CertificateFile))
         {
-            throw new TlsCertificateException($"Listener {listenerName}: no certificate file is configured (certfile); TLS needs a PEM or PFX certificate and its key.");
+            throw new TlsCertificateException("No certificate file is configured (certfile); TLS needs a PEM or PFX certificate and its key.");
         }
 
-        (X509Certificate2 certificate, X509Certificate2Collection intermediates) = LoadServerCertificate(options, listenerName);
+        (X509Certificate2 certificate, X509Certificate2Collection intermediates) = LoadServerCertificate(options);
         var authentication = new SslServerAuthenticationOptions
         {
             ServerCertificateContext = SslStreamCertificateContext.Create(certificate, intermediates, offline: true),
@@ -41,7 +41,7 @@ internal sealed class TlsServerContext
         {
             if (!string.IsNullOrWhiteSpace(options.CaCertificateFile))
             {
-                X509Certificate2Collection authorities = LoadPemCertificates(options.CaCertificateFile, "cacertfile", listenerName);
+                X509Certificate2Collection authorities = LoadPemCertificates(options.CaCertificateFile, "cacertfile");
                 var policy = new X509ChainPolicy
                 {
                     TrustMode = X509ChainTrustMode.CustomRootTrust,
@@ -73,7 +73,7 @@ internal sealed class TlsServerContext
         return name.Length == 0 ? null : name;
     }
 
-    private static (X509Certificate2 Certificate, X509Certificate2Collection Intermediates) LoadServerCertificate(TlsListenerOptions options, string listenerName)
+    private static (X509Certificate2 Certificate, X509Certificate2Collection Intermediates) LoadServerCertificate(TlsListenerOptions options)
     {
         string path = options.CertificateFile!;
         string extension = Path.GetExtension(path);
@@ -96,7 +96,7 @@ internal sealed class TlsServerContext
                     }
                 }
 
-                return (leaf ?? throw new TlsCertificateException($"Listener {listenerName}: the certificate file '{path}' holds no private key."), rest);
+                return (leaf ?? throw new TlsCertificateException($"The certificate file '{path}' holds no private key."), rest);
             }
 
             string keyPath = string.IsNullOrWhiteSpace(options.KeyFile) ? path : options.KeyFile;
@@ -106,7 +106,7 @@ internal sealed class TlsServerContext
 
             // A PEM key is ephemeral; SslStream wants a key it can use on every platform, which a PKCS#12 round trip gives.
             X509Certificate2 certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-            X509Certificate2Collection chain = LoadPemCertificates(path, "certfile", listenerName);
+            X509Certificate2Collection chain = LoadPemCertificates(path, "certfile");
             var intermediates = new X509Certificate2Collection();
             foreach (X509Certificate2 candidate in chain)
             {
@@ -125,11 +125,11 @@ internal sealed class TlsServerContext
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
             string key = string.IsNullOrWhiteSpace(options.KeyFile) ? string.Empty : $" with key file '{options.KeyFile}'";
-            throw new TlsCertificateException($"Listener {listenerName}: cannot load the certificate '{path}'{key}: {ex.Message}", ex);
+            throw new TlsCertificateException($"Cannot load the certificate '{path}'{key}: {ex.Message}", ex);
         }
     }
 
-    private static X509Certificate2Collection LoadPemCertificates(string path, string what, string listenerName)
+    private static X509Certificate2Collection LoadPemCertificates(string path, string what)
     {
         var certificates = new X509Certificate2Collection();
         try
@@ -138,12 +138,12 @@ internal sealed class TlsServerContext
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
-            throw new TlsCertificateException($"Listener {listenerName}: cannot read the {what} '{path}': {ex.Message}", ex);
+            throw new TlsCertificateException($"Cannot read the {what} '{path}': {ex.Message}", ex);
         }
 
         if (certificates.Count == 0)
         {
-            throw new TlsCertificateException($"Listener {listenerName}: the {what} '{path}' holds no PEM certificate.");
+            throw new TlsCertificateException($"The {what} '{path}' holds no PEM certificate.");
         }
 
         return certificates;
