@@ -18,6 +18,13 @@ public sealed class ConnectionInfo
     public string ListenerProtocol { get; init; } = "mqtt:internal";
 
     /// <summary>
+    /// The username the transport vouches for, from the client certificate (EMQX's <c>peer_cert_as_username</c>): when
+    /// set it replaces the CONNECT packet's User Name for the banned list, authentication, ACL and the API. Null: the
+    /// CONNECT packet's own.
+    /// </summary>
+    public string? PeerCertUserName { get; init; }
+
+    /// <summary>
     /// Set by the broker when it ends the connection for a reason the transport cannot see (EMQX's <c>kicked</c>): the
     /// reason a listener counts in its <c>shutdown_count</c> instead of its own. Null: the transport decides.
     /// </summary>

@@ -3,7 +3,9 @@ using Broker.Core;
 using Broker.Http;
 using Broker.Http.Auth;
 using Broker.Http.Hosting;
+using Broker.Transport.Connections;
 using Broker.Transport.Tcp;
+using Broker.Transport.Tls;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -16,7 +18,7 @@ namespace Broker.Server;
 internal sealed class BrokerHost : IAsyncDisposable
 {
     private readonly ILogger _logger;
-    private readonly SocketListener[] _listeners;
+    private readonly IConnectionListener[] _listeners;
     private int _state;
     private Task? _brokerStopped;
 
@@ -34,14 +36,33 @@ internal sealed class BrokerHost : IAsyncDisposable
 
         Broker = new MqttBroker(options.Broker, loggerFactory, timeProvider);
         MqttListener = new SocketListener(options.MqttTcp, Broker.RunConnectionAsync, loggerFactory);
-        _listeners = [MqttListener];
+        var listeners = new List<IConnectionListener> { MqttListener };
+        if (options.SslActive)
+        {
+            SslListener = new StreamListener(options.MqttSsl, options.Tls, null, Broker.RunConnectionAsync, loggerFactory);
+            listeners.Add(SslListener);
+        }
+
+        if (options.WsEnabled)
+        {
+            WsListener = new StreamListener(options.MqttWs, null, options.WebSocket, Broker.RunConnectionAsync, loggerFactory);
+            listeners.Add(WsListener);
+        }
+
+        if (options.WssActive)
+        {
+            WssListener = new StreamListener(options.MqttWss, options.Tls, options.WebSocket, Broker.RunConnectionAsync, loggerFactory);
+            listeners.Add(WssListener);
+        }
+
+        _listeners = [.. listeners];
         DataDirectory = Path.GetFullPath(options.DataDirectory);
         Security = Configuration.SecurityFile.Open(DataDirectory, options, Broker);
         if (options.ApiEnabled)
         {
             Apps = new AppStore(Path.Combine(DataDirectory, AppsFileName), timeProvider: timeProvider);
             var listenerInfos = new List<IListenerInfo>();
-            foreach (SocketListener listener in _listeners)
+            foreach (IConnectionListener listener in _listeners)
             {
                 listenerInfos.Add(new SocketListenerInfo(listener));
             }
@@ -66,8 +87,17 @@ internal sealed class BrokerHost : IAsyncDisposable
     /// <summary>The MQTT/TCP listener (1883 by default).</summary>
     public SocketListener MqttListener { get; }
 
-    /// <summary>Every listener, for the management API's listener routes.</summary>
-    public IReadOnlyList<SocketListener> Listeners => _listeners;
+    /// <summary>The MQTT/SSL listener (8883), or null when it is off (no certificate configured).</summary>
+    public StreamListener? SslListener { get; }
+
+    /// <summary>The MQTT/WebSocket listener (8083), or null when it is off.</summary>
+    public StreamListener? WsListener { get; }
+
+    /// <summary>The MQTT/WSS listener (8084), or null when it is off (no certificate configured).</summary>
+    public StreamListener? WssListener { get; }
+
+    /// <summary>Every MQTT listener (TCP, then SSL, WS, WSS when on), for the management API's listener routes.</summary>
+    public IReadOnlyList<IConnectionListener> Listeners => _listeners;
 
     /// <summary>The data directory as an absolute path.</summary>
     public string DataDirectory { get; }
@@ -105,16 +135,16 @@ internal sealed class BrokerHost : IAsyncDisposable
             throw;
         }
 
-        foreach (SocketListener listener in _listeners)
+        foreach (IConnectionListener listener in _listeners)
         {
             try
             {
                 await listener.StartAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (SocketException ex)
+            catch (Exception ex) when (ex is SocketException or TlsCertificateException)
             {
                 ServerLog.ListenerFailed(_logger, listener.Name, ex.Message);
-                foreach (SocketListener started in _listeners)
+                foreach (IConnectionListener started in _listeners)
                 {
                     await started.DisposeAsync().ConfigureAwait(false);
                 }
@@ -137,7 +167,7 @@ internal sealed class BrokerHost : IAsyncDisposable
             catch (SocketException ex)
             {
                 ServerLog.ListenerFailed(_logger, "http:management:" + Options.Api.Port, ex.Message);
-                foreach (SocketListener started in _listeners)
+                foreach (IConnectionListener started in _listeners)
                 {
                     await started.DisposeAsync().ConfigureAwait(false);
                 }
@@ -171,7 +201,7 @@ internal sealed class BrokerHost : IAsyncDisposable
             await ApiHost.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (SocketListener listener in _listeners)
+        foreach (IConnectionListener listener in _listeners)
         {
             await listener.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
@@ -192,7 +222,7 @@ internal sealed class BrokerHost : IAsyncDisposable
             ServerLog.BrokerDisposeFailed(_logger, ex);
         }
 
-        foreach (SocketListener listener in _listeners)
+        foreach (IConnectionListener listener in _listeners)
         {
             await listener.CloseConnectionsAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -209,7 +239,7 @@ internal sealed class BrokerHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
-        foreach (SocketListener listener in _listeners)
+        foreach (IConnectionListener listener in _listeners)
         {
             await listener.DisposeAsync().ConfigureAwait(false);
         }
@@ -228,7 +258,7 @@ internal sealed class BrokerHost : IAsyncDisposable
     private string DescribeListeners()
     {
         var names = new List<string>(_listeners.Length + 1);
-        foreach (SocketListener listener in _listeners)
+        foreach (IConnectionListener listener in _listeners)
         {
             names.Add(listener.Name);
         }

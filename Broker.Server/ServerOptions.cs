@@ -2,6 +2,8 @@ using System.Net;
 using Broker.Core.Configuration;
 using Broker.Http.Hosting;
 using Broker.Transport.Tcp;
+using Broker.Transport.Tls;
+using Broker.Transport.WebSockets;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server;
@@ -26,16 +28,75 @@ internal sealed class ServerOptions
     public IPAddress Bind
     {
         get => MqttTcp.EndPoint.Address;
-        set => MqttTcp.EndPoint = new IPEndPoint(value ?? throw new ArgumentNullException(nameof(value)), MqttTcp.EndPoint.Port);
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            foreach (SocketListenerOptions listener in (ReadOnlySpan<SocketListenerOptions>)[MqttTcp, MqttSsl, MqttWs, MqttWss])
+            {
+                listener.EndPoint = new IPEndPoint(value, listener.EndPoint.Port);
+            }
+        }
     }
 
     /// <summary>The MQTT/TCP port, 1883; 0 binds a free port (the startup line says which).</summary>
     public int MqttPort
     {
         get => MqttTcp.EndPoint.Port;
-        set => MqttTcp.EndPoint = new IPEndPoint(
-            MqttTcp.EndPoint.Address,
-            value is >= IPEndPoint.MinPort and <= IPEndPoint.MaxPort ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Must be between 0 and 65535."));
+        set => SetPort(MqttTcp, value);
+    }
+
+    /// <summary>The MQTT/SSL listener (EMQX's <c>listener.ssl.external</c>), 8883, max_conns 102,400.</summary>
+    public SocketListenerOptions MqttSsl { get; } = new() { EndPoint = new IPEndPoint(IPAddress.Any, 8883), MaxConnections = 102_400 };
+
+    /// <summary>The MQTT/WebSocket listener (<c>listener.ws.external</c>), 8083, max_conns 102,400.</summary>
+    public SocketListenerOptions MqttWs { get; } = new() { EndPoint = new IPEndPoint(IPAddress.Any, 8083), MaxConnections = 102_400 };
+
+    /// <summary>
+    /// The MQTT/WebSocket-over-TLS listener (<c>listener.wss.external</c>), 8084, max_conns 102,400 (EMQX ships 16, a
+    /// sample value that would surprise a production broker).
+    /// </summary>
+    public SocketListenerOptions MqttWss { get; } = new() { EndPoint = new IPEndPoint(IPAddress.Any, 8084), MaxConnections = 102_400 };
+
+    /// <summary>The certificate and client-certificate policy of the SSL and WSS listeners (one certificate for both).</summary>
+    public TlsListenerOptions Tls { get; } = new();
+
+    /// <summary>Path, subprotocols and handshake limits of the WS and WSS listeners.</summary>
+    public WebSocketListenerOptions WebSocket { get; } = new();
+
+    /// <summary>Whether the MQTT/SSL listener runs: null (auto) when a certificate file is configured.</summary>
+    public bool? SslEnabled { get; set; }
+
+    /// <summary>Whether the MQTT/WebSocket listener runs, true (the zero-configuration broker serves WebSocket on 8083).</summary>
+    public bool WsEnabled { get; set; } = true;
+
+    /// <summary>Whether the MQTT/WSS listener runs: null (auto) when a certificate file is configured.</summary>
+    public bool? WssEnabled { get; set; }
+
+    /// <summary>Whether the SSL listener starts: on when asked, or on auto when a certificate is configured.</summary>
+    public bool SslActive => SslEnabled ?? !string.IsNullOrWhiteSpace(Tls.CertificateFile);
+
+    /// <summary>Whether the WSS listener starts: on when asked, or on auto when a certificate is configured.</summary>
+    public bool WssActive => WssEnabled ?? !string.IsNullOrWhiteSpace(Tls.CertificateFile);
+
+    /// <summary>The MQTT/SSL port, 8883.</summary>
+    public int SslPort
+    {
+        get => MqttSsl.EndPoint.Port;
+        set => SetPort(MqttSsl, value);
+    }
+
+    /// <summary>The MQTT/WebSocket port, 8083.</summary>
+    public int WsPort
+    {
+        get => MqttWs.EndPoint.Port;
+        set => SetPort(MqttWs, value);
+    }
+
+    /// <summary>The MQTT/WSS port, 8084.</summary>
+    public int WssPort
+    {
+        get => MqttWss.EndPoint.Port;
+        set => SetPort(MqttWss, value);
     }
 
     /// <summary>Where the broker keeps what must survive a restart, <c>./data</c> (relative to the working directory); created at start.</summary>
@@ -85,4 +146,9 @@ internal sealed class ServerOptions
         get => _shutdownTimeout;
         set => _shutdownTimeout = value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Must be positive.");
     }
+
+    private static void SetPort(SocketListenerOptions listener, int port, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(port))] string? name = null)
+        => listener.EndPoint = new IPEndPoint(
+            listener.EndPoint.Address,
+            port is >= IPEndPoint.MinPort and <= IPEndPoint.MaxPort ? port : throw new ArgumentOutOfRangeException(name, port, "Must be between 0 and 65535."));
 }

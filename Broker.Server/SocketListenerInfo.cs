@@ -1,10 +1,10 @@
 using Broker.Http;
-using Broker.Transport.Tcp;
+using Broker.Transport.Connections;
 
 namespace Broker.Server;
 
-/// <summary>An MQTT <see cref="SocketListener"/> as the management API's listener routes see it.</summary>
-internal sealed class SocketListenerInfo(SocketListener listener) : IListenerInfo
+/// <summary>An MQTT listener (TCP, SSL, WS, WSS) as the management API's listener routes see it.</summary>
+internal sealed class SocketListenerInfo(IConnectionListener listener) : IListenerInfo
 {
     public string Name => listener.Name;
 

@@ -39,6 +39,12 @@ internal sealed partial class MqttConnection
 
         ConnectPacket packet = PacketDecoder.DecodeConnect(body);
         Version = packet.ProtocolVersion;
+        if (Info.PeerCertUserName is { } certificateUserName)
+        {
+            // EMQX's peer_cert_as_username: the certificate's name wins over the packet's for every check that follows.
+            packet.UserName = certificateUserName;
+        }
+
         Broker.Core.Configuration.BrokerOptions options = _broker.Options;
 
         string clientId = packet.ClientId;

@@ -12,6 +12,8 @@ internal static class OptionTable
 {
     private const string ServerSection = "Server";
     private const string ListenerSection = "MQTT/TCP listener";
+    private const string SslSection = "MQTT/SSL listener (TLS; the WSS listener uses the same certificate)";
+    private const string WsSection = "MQTT/WebSocket listeners (WS and WSS)";
     private const string ApiSection = "Management API (HTTP)";
     private const string MqttSection = "MQTT (broker core; EMQX zone defaults)";
     private const string SecuritySection = "Authentication, ACL and banned list (repeatable --user/--acl/--ban; config keys take arrays)";
@@ -30,7 +32,7 @@ internal static class OptionTable
             static (o, v) => o.ShutdownTimeout = ParseSeconds(v), static o => Format(o.ShutdownTimeout)),
 
         // MQTT/TCP listener
-        new(ListenerSection, "bind", "ADDRESS", "Address the MQTT/TCP listener binds (:: for IPv4 and IPv6).",
+        new(ListenerSection, "bind", "ADDRESS", "Address the MQTT listeners (TCP, SSL, WS, WSS) bind (:: for IPv4 and IPv6).",
             static (o, v) => o.Bind = ParseAddress(v), static o => o.Bind.ToString()),
         new(ListenerSection, "mqtt-port", "PORT", "MQTT/TCP port; 0 picks a free port.",
             static (o, v) => o.MqttPort = ParseInt(v), static o => Format(o.MqttPort)),
@@ -44,6 +46,58 @@ internal static class OptionTable
             static (o, v) => o.MqttTcp.MaxWriteBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxWriteBufferSize)),
         new(ListenerSection, "inline-io", "true|false", "Decode, route and send on the socket's I/O thread (one event loop per core) instead of the thread pool.",
             static (o, v) => o.MqttTcp.PreferInlineScheduling = ParseBool(v), static o => Format(o.MqttTcp.PreferInlineScheduling)),
+
+        // MQTT/SSL listener
+        new(SslSection, "ssl", "true|false|auto", "Whether the MQTT/SSL listener runs; auto: when --ssl-certfile is set. true without a certificate fails at start.",
+            static (o, v) => o.SslEnabled = ParseAuto(v), static o => FormatAuto(o.SslEnabled)),
+        new(SslSection, "ssl-port", "PORT", "MQTT/SSL port; 0 picks a free port.",
+            static (o, v) => o.SslPort = ParseInt(v), static o => Format(o.SslPort)),
+        new(SslSection, "ssl-acceptors", "N", "Concurrent accept loops of the SSL listener.",
+            static (o, v) => o.MqttSsl.Acceptors = ParseInt(v), static o => Format(o.MqttSsl.Acceptors)),
+        new(SslSection, "ssl-max-connections", "N", "Maximum concurrent connections of the SSL listener (max_conns).",
+            static (o, v) => o.MqttSsl.MaxConnections = ParseInt(v), static o => Format(o.MqttSsl.MaxConnections)),
+        new(SslSection, "ssl-certfile", "FILE", "Server certificate: PEM (leaf then intermediates, key may follow) or PKCS#12 (.pfx/.p12 with its key). Nothing is generated.",
+            static (o, v) => o.Tls.CertificateFile = EmptyAsNull(v), static o => o.Tls.CertificateFile ?? ""),
+        new(SslSection, "ssl-keyfile", "FILE", "PEM private key, when not in the certificate file.",
+            static (o, v) => o.Tls.KeyFile = EmptyAsNull(v), static o => o.Tls.KeyFile ?? ""),
+        new(SslSection, "ssl-password", "PASSWORD", "Password of the PKCS#12 file or of an encrypted PEM key.",
+            static (o, v) => o.Tls.Password = EmptyAsNull(v), static o => o.Tls.Password is null ? "" : "(set)"),
+        new(SslSection, "ssl-cacertfile", "FILE", "PEM CA certificates client certificates must chain to (verify_peer); none: the system's roots.",
+            static (o, v) => o.Tls.CaCertificateFile = EmptyAsNull(v), static o => o.Tls.CaCertificateFile ?? ""),
+        new(SslSection, "ssl-verify", "verify_none|verify_peer", "Whether a client certificate is requested and checked.",
+            static (o, v) => o.Tls.Verify = ParseVerify(v), static o => FormatVerify(o.Tls.Verify)),
+        new(SslSection, "ssl-fail-if-no-peer-cert", "true|false", "With verify_peer, refuse clients that send no certificate.",
+            static (o, v) => o.Tls.FailIfNoPeerCertificate = ParseBool(v), static o => Format(o.Tls.FailIfNoPeerCertificate)),
+        new(SslSection, "peer-cert-as-username", "cn|dn|off", "Use the client certificate's common name (cn) or subject (dn) as the MQTT username (SSL and WSS).",
+            static (o, v) => o.Tls.PeerCertAsUserName = ParsePeerCertName(v), static o => FormatPeerCertName(o.Tls.PeerCertAsUserName)),
+        new(SslSection, "ssl-versions", "VERSIONS", "TLS versions offered: tlsv1.2, tlsv1.3 or both, comma-separated.",
+            static (o, v) => o.Tls.Protocols = ParseTlsVersions(v), static o => FormatTlsVersions(o.Tls.Protocols)),
+        new(SslSection, "ssl-handshake-timeout", "SECONDS", "A client that has not completed the TLS handshake by then is closed.",
+            static (o, v) => o.Tls.HandshakeTimeout = ParseSeconds(v), static o => Format(o.Tls.HandshakeTimeout)),
+
+        // MQTT/WebSocket listeners
+        new(WsSection, "ws", "true|false", "Whether the MQTT/WebSocket listener runs.",
+            static (o, v) => o.WsEnabled = ParseBool(v), static o => Format(o.WsEnabled)),
+        new(WsSection, "ws-port", "PORT", "MQTT/WebSocket port; 0 picks a free port.",
+            static (o, v) => o.WsPort = ParseInt(v), static o => Format(o.WsPort)),
+        new(WsSection, "ws-acceptors", "N", "Concurrent accept loops of the WS listener.",
+            static (o, v) => o.MqttWs.Acceptors = ParseInt(v), static o => Format(o.MqttWs.Acceptors)),
+        new(WsSection, "ws-max-connections", "N", "Maximum concurrent connections of the WS listener (max_conns).",
+            static (o, v) => o.MqttWs.MaxConnections = ParseInt(v), static o => Format(o.MqttWs.MaxConnections)),
+        new(WsSection, "ws-path", "PATH", "Request path of the WebSocket upgrade (WS and WSS); other paths get 404.",
+            static (o, v) => o.WebSocket.Path = v, static o => o.WebSocket.Path),
+        new(WsSection, "ws-supported-subprotocols", "LIST", "Subprotocols accepted, comma-separated; the first one the client offers is chosen.",
+            static (o, v) => o.WebSocket.SupportedSubprotocols = ParseList(v), static o => string.Join(',', o.WebSocket.SupportedSubprotocols)),
+        new(WsSection, "ws-fail-if-no-subprotocol", "true|false", "Refuse (400) an upgrade that offers no subprotocol.",
+            static (o, v) => o.WebSocket.FailIfNoSubprotocol = ParseBool(v), static o => Format(o.WebSocket.FailIfNoSubprotocol)),
+        new(WsSection, "wss", "true|false|auto", "Whether the MQTT/WSS listener runs; auto: when --ssl-certfile is set.",
+            static (o, v) => o.WssEnabled = ParseAuto(v), static o => FormatAuto(o.WssEnabled)),
+        new(WsSection, "wss-port", "PORT", "MQTT/WSS port; 0 picks a free port.",
+            static (o, v) => o.WssPort = ParseInt(v), static o => Format(o.WssPort)),
+        new(WsSection, "wss-acceptors", "N", "Concurrent accept loops of the WSS listener.",
+            static (o, v) => o.MqttWss.Acceptors = ParseInt(v), static o => Format(o.MqttWss.Acceptors)),
+        new(WsSection, "wss-max-connections", "N", "Maximum concurrent connections of the WSS listener (max_conns).",
+            static (o, v) => o.MqttWss.MaxConnections = ParseInt(v), static o => Format(o.MqttWss.MaxConnections)),
 
         // Management API
         new(ApiSection, "api", "true|false", "Whether the management API (EMQX v4 at /api/v4 and /api, v3 at /api/v3) is served.",

@@ -3,6 +3,8 @@ using System.Net;
 using Broker.Core.Configuration;
 using Broker.Core.Protocol;
 using Broker.Core.Security;
+using Broker.Transport.Tls;
+using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server.Configuration;
@@ -138,4 +140,69 @@ internal static class OptionValues
     public static string Format(TimeSpan value) => ((long)value.TotalSeconds).ToString(CultureInfo.InvariantCulture);
 
     public static string Format(QualityOfService value) => ((int)value).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A switch that may be left to the configuration: <c>true</c>, <c>false</c> or <c>auto</c> (null).</summary>
+    public static bool? ParseAuto(string value)
+        => value.Equals("auto", StringComparison.OrdinalIgnoreCase) ? null : ParseBool(value);
+
+    public static string FormatAuto(bool? value) => value is { } set ? Format(set) : "auto";
+
+    /// <summary>EMQX's <c>verify</c>: <c>verify_none</c> or <c>verify_peer</c>.</summary>
+    public static TlsVerifyMode ParseVerify(string value)
+        => value.ToUpperInvariant() switch
+        {
+            "VERIFY_NONE" => TlsVerifyMode.VerifyNone,
+            "VERIFY_PEER" => TlsVerifyMode.VerifyPeer,
+            _ => throw new FormatException($"'{value}' is not verify_none or verify_peer."),
+        };
+
+    public static string FormatVerify(TlsVerifyMode value) => value == TlsVerifyMode.VerifyPeer ? "verify_peer" : "verify_none";
+
+    /// <summary>EMQX's <c>peer_cert_as_username</c>: <c>cn</c>, <c>dn</c> or <c>off</c>.</summary>
+    public static PeerCertName ParsePeerCertName(string value)
+        => value.ToUpperInvariant() switch
+        {
+            "CN" => PeerCertName.Cn,
+            "DN" => PeerCertName.Dn,
+            "OFF" or "FALSE" => PeerCertName.Off,
+            _ => throw new FormatException($"'{value}' is not cn, dn or off."),
+        };
+
+    public static string FormatPeerCertName(PeerCertName value) => value switch
+    {
+        PeerCertName.Cn => "cn",
+        PeerCertName.Dn => "dn",
+        _ => "off",
+    };
+
+    /// <summary>EMQX's <c>tls_versions</c>: a comma-separated list of <c>tlsv1.2</c> and <c>tlsv1.3</c>.</summary>
+    public static SslProtocols ParseTlsVersions(string value)
+    {
+        SslProtocols protocols = SslProtocols.None;
+        foreach (string item in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            protocols |= item.ToUpperInvariant() switch
+            {
+                "TLSV1.2" => SslProtocols.Tls12,
+                "TLSV1.3" => SslProtocols.Tls13,
+                _ => throw new FormatException($"'{item}' is not tlsv1.2 or tlsv1.3 (older versions are not offered)."),
+            };
+        }
+
+        return protocols != SslProtocols.None ? protocols : throw new FormatException("Give tlsv1.2, tlsv1.3 or both.");
+    }
+
+    public static string FormatTlsVersions(SslProtocols value)
+        => string.Join(',', ((value & SslProtocols.Tls12) != 0 ? "tlsv1.2" : null, (value & SslProtocols.Tls13) != 0 ? "tlsv1.3" : null) switch
+        {
+            (string a, string b) => new[] { a, b },
+            (string a, null) => new[] { a },
+            (null, string b) => new[] { b },
+            _ => [],
+        });
+
+    public static IReadOnlyList<string> ParseList(string value)
+        => value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    public static string? EmptyAsNull(string value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

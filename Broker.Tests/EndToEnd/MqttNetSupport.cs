@@ -88,12 +88,20 @@ internal sealed class NetClient : IDisposable
         => ConnectAsync(broker.Port, clientId, version, cancellationToken, configure);
 
     /// <summary>Connects to a broker on 127.0.0.1:<paramref name="port"/>.</summary>
-    public static async Task<NetClient> ConnectAsync(
+    public static Task<NetClient> ConnectAsync(
         int port, string clientId, MqttProtocolVersion version, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
+        => ConnectWithAsync(new MqttClientOptionsBuilder().WithTcpServer(TcpBroker.Host, port), clientId, version, configure, cancellationToken);
+
+    /// <summary>Connects over WebSocket to <paramref name="uri"/> (<c>ws://</c> or <c>wss://</c>).</summary>
+    public static Task<NetClient> ConnectWebSocketAsync(
+        string uri, string clientId, MqttProtocolVersion version, CancellationToken cancellationToken, Action<MqttClientOptionsBuilder>? configure = null)
+        => ConnectWithAsync(new MqttClientOptionsBuilder().WithWebSocketServer(w => w.WithUri(uri)), clientId, version, configure, cancellationToken);
+
+    private static async Task<NetClient> ConnectWithAsync(
+        MqttClientOptionsBuilder builder, string clientId, MqttProtocolVersion version, Action<MqttClientOptionsBuilder>? configure, CancellationToken cancellationToken)
     {
         var client = new NetClient(new MqttClientFactory().CreateMqttClient());
-        MqttClientOptionsBuilder builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(TcpBroker.Host, port)
+        builder
             .WithProtocolVersion(version)
             .WithClientId(clientId)
             .WithTimeout(TimeSpan.FromSeconds(10));

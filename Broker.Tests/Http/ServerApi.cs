@@ -35,8 +35,11 @@ internal sealed class ServerApi : IAsyncDisposable
     public static async Task<ServerApi> StartAsync(Action<ServerOptions>? configure = null, CancellationToken cancellationToken = default)
     {
         string directory = Path.Combine(Path.GetTempPath(), "broker-api-tests-" + Guid.NewGuid().ToString("N"));
-        var options = new ServerOptions { Bind = IPAddress.Loopback, MqttPort = 0, DataDirectory = directory };
+        var options = new ServerOptions { Bind = IPAddress.Loopback, MqttPort = 0, WsPort = 0, SslPort = 0, WssPort = 0, DataDirectory = directory };
         options.MqttTcp.Acceptors = 1;
+        options.MqttWs.Acceptors = 1;
+        options.MqttSsl.Acceptors = 1;
+        options.MqttWss.Acceptors = 1;
         options.Broker.SysInterval = TimeSpan.Zero;
         options.Api.Address = IPAddress.Loopback;
         options.Api.Port = 0;

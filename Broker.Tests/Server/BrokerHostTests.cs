@@ -35,7 +35,9 @@ public sealed class BrokerHostTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(bound.Port, Is.Not.Zero);
-            Assert.That(host.Listeners, Is.EqualTo(new[] { host.MqttListener }));
+            Assert.That(host.Listeners, Is.EqualTo(new object[] { host.MqttListener, host.WsListener! }), "TCP and WebSocket by default; SSL and WSS need a certificate");
+            Assert.That(host.SslListener, Is.Null);
+            Assert.That(host.WssListener, Is.Null);
             Assert.That(host.MqttListener.Name, Is.EqualTo($"mqtt:tcp:127.0.0.1:{bound.Port}"));
             Assert.That(host.MqttListener.MaxConnections, Is.EqualTo(321));
             Assert.That(Directory.Exists(Path.Combine(_directory, "data")), Is.True);
@@ -75,8 +77,9 @@ public sealed class BrokerHostTests
 
     private ServerOptions LocalOptions()
     {
-        var options = new ServerOptions { Bind = IPAddress.Loopback, MqttPort = 0, DataDirectory = Path.Combine(_directory, "data") };
+        var options = new ServerOptions { Bind = IPAddress.Loopback, MqttPort = 0, WsPort = 0, DataDirectory = Path.Combine(_directory, "data") };
         options.MqttTcp.Acceptors = 1;
+        options.MqttWs.Acceptors = 1;
         options.Api.Address = IPAddress.Loopback;
         options.Api.Port = 0;
         return options;

@@ -26,6 +26,30 @@ public sealed class CommandLineTests
         ["--backlog", "128", Read(o => o.MqttTcp.Backlog), 128],
         ["--tcp-write-buffer-size", "0", Read(o => o.MqttTcp.MaxWriteBufferSize), 0],
         ["--inline-io", "true", Read(o => o.MqttTcp.PreferInlineScheduling), true],
+        ["--ssl", "true", Read(o => o.SslEnabled), true],
+        ["--ssl-port", "18883", Read(o => o.SslPort), 18883],
+        ["--ssl-acceptors", "5", Read(o => o.MqttSsl.Acceptors), 5],
+        ["--ssl-max-connections", "600", Read(o => o.MqttSsl.MaxConnections), 600],
+        ["--ssl-certfile", "/etc/broker/cert.pem", Read(o => o.Tls.CertificateFile), "/etc/broker/cert.pem"],
+        ["--ssl-keyfile", "/etc/broker/key.pem", Read(o => o.Tls.KeyFile), "/etc/broker/key.pem"],
+        ["--ssl-password", "pw", Read(o => o.Tls.Password), "pw"],
+        ["--ssl-cacertfile", "/etc/broker/ca.pem", Read(o => o.Tls.CaCertificateFile), "/etc/broker/ca.pem"],
+        ["--ssl-verify", "verify_peer", Read(o => o.Tls.Verify), Broker.Transport.Tls.TlsVerifyMode.VerifyPeer],
+        ["--ssl-fail-if-no-peer-cert", "true", Read(o => o.Tls.FailIfNoPeerCertificate), true],
+        ["--peer-cert-as-username", "cn", Read(o => o.Tls.PeerCertAsUserName), Broker.Transport.Tls.PeerCertName.Cn],
+        ["--ssl-versions", "tlsv1.3", Read(o => o.Tls.Protocols), System.Security.Authentication.SslProtocols.Tls13],
+        ["--ssl-handshake-timeout", "5", Read(o => o.Tls.HandshakeTimeout), TimeSpan.FromSeconds(5)],
+        ["--ws", "false", Read(o => o.WsEnabled), false],
+        ["--ws-port", "18083", Read(o => o.WsPort), 18083],
+        ["--ws-acceptors", "6", Read(o => o.MqttWs.Acceptors), 6],
+        ["--ws-max-connections", "700", Read(o => o.MqttWs.MaxConnections), 700],
+        ["--ws-path", "/ws", Read(o => o.WebSocket.Path), "/ws"],
+        ["--ws-supported-subprotocols", "mqtt,mqttv3.1", Read(o => string.Join(',', o.WebSocket.SupportedSubprotocols)), "mqtt,mqttv3.1"],
+        ["--ws-fail-if-no-subprotocol", "false", Read(o => o.WebSocket.FailIfNoSubprotocol), false],
+        ["--wss", "false", Read(o => o.WssEnabled), false],
+        ["--wss-port", "18084", Read(o => o.WssPort), 18084],
+        ["--wss-acceptors", "9", Read(o => o.MqttWss.Acceptors), 9],
+        ["--wss-max-connections", "800", Read(o => o.MqttWss.MaxConnections), 800],
         ["--api", "false", Read(o => o.ApiEnabled), false],
         ["--api-bind", "127.0.0.1", Read(o => o.Api.Address), IPAddress.Loopback],
         ["--api-port", "18081", Read(o => o.Api.Port), 18081],
@@ -252,6 +276,11 @@ public sealed class CommandLineTests
         if (definition.IsList)
         {
             Assert.Pass("A repeatable option's default is the empty list, shown as 'none'.");
+        }
+
+        if (definition.Format(defaults).Length == 0)
+        {
+            Assert.Pass("No default (a file not configured): nothing to parse back.");
         }
 
         CommandLineResult result = CommandLine.Parse([flag, definition.Format(defaults)]);

@@ -74,7 +74,7 @@ public sealed class ServerCommandTests
         IPEndPoint? bound = null;
 
         int exitCode = await ServerCommand.RunAsync(
-            ["--bind", "127.0.0.1", "--mqtt-port", "0", "--api-bind", "127.0.0.1", "--api-port", "0", "--data-dir", Path.Combine(_directory, "data"), "--shutdown-timeout", "2"],
+            ["--bind", "127.0.0.1", "--mqtt-port", "0", "--ws-port", "0", "--api-bind", "127.0.0.1", "--api-port", "0", "--data-dir", Path.Combine(_directory, "data"), "--shutdown-timeout", "2"],
             TextWriter.Null,
             TextWriter.Null,
             shutdown.Token,
@@ -99,7 +99,7 @@ public sealed class ServerCommandTests
         string port = ((IPEndPoint)occupant.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         int exitCode = await ServerCommand.RunAsync(
-            ["--bind", "127.0.0.1", "--mqtt-port", port, "--api", "false", "--data-dir", Path.Combine(_directory, "data")],
+            ["--bind", "127.0.0.1", "--mqtt-port", port, "--ws-port", "0", "--api", "false", "--data-dir", Path.Combine(_directory, "data")],
             TextWriter.Null,
             TextWriter.Null,
             cancellationToken,

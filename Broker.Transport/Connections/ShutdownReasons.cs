@@ -40,4 +40,19 @@ public static class ShutdownReasons
 
     /// <summary>A new connection with the same client id took the session over.</summary>
     public const string TakenOver = "takeovered";
+
+    /// <summary>The TLS handshake failed or the TLS layer reported an error: esockd's <c>ssl_error</c>.</summary>
+    public const string SslError = "ssl_error";
+
+    /// <summary>The TLS or WebSocket handshake did not complete within its timeout.</summary>
+    public const string HandshakeTimeout = "handshake_timeout";
+
+    /// <summary>The WebSocket upgrade request was refused (malformed, wrong path, no supported subprotocol).</summary>
+    public const string BadRequest = "bad_request";
+
+    /// <summary>A WebSocket text frame (MQTT travels in binary frames): EMQX's <c>unexpected_ws_frame</c>.</summary>
+    public const string UnexpectedWebSocketFrame = "unexpected_ws_frame";
+
+    /// <summary>A WebSocket frame that breaks RFC 6455 (unmasked, bad opcode, bad close code): EMQX's <c>frame_error</c>.</summary>
+    public const string FrameError = "frame_error";
 }

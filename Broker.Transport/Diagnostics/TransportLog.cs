@@ -36,4 +36,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(1009, LogLevel.Error, "Listener {ListenerName} stopped accepting after an unexpected error.")]
     public static partial void AcceptLoopFailed(ILogger logger, string listenerName, Exception exception);
+
+    [LoggerMessage(1010, LogLevel.Debug, "Listener {ListenerName}: a handshake failed ({Reason}): {Message}")]
+    public static partial void HandshakeFailed(ILogger logger, string listenerName, string reason, string message);
 }

@@ -20,7 +20,7 @@ namespace Broker.Transport.Tcp;
 /// <see cref="StopAsync"/> stops accepting; <see cref="CloseConnectionsAsync"/> cancels the handlers' token, waits,
 /// then aborts the sockets that remain. <see cref="DisposeAsync"/> does both without waiting.
 /// </remarks>
-public sealed class SocketListener : IAsyncDisposable
+public sealed class SocketListener : IConnectionListener
 {
     /// <summary>EMQX's protocol name of an MQTT over TCP listener.</summary>
     public const string TcpProtocol = "mqtt:tcp";
