@@ -80,6 +80,8 @@ internal static class OptionTable
             static (o, v) => o.Broker.MaximumInflight = ParseInt(v), static o => Format(o.Broker.MaximumInflight)),
         new(MqttSection, "max-mqueue-len", "N", "Messages queued per session beyond the inflight window; the oldest is dropped when full.",
             static (o, v) => o.Broker.MaximumQueueLength = ParseInt(v), static o => Format(o.Broker.MaximumQueueLength)),
+        new(MqttSection, "max-output-buffer-size", "BYTES", "QoS 0 bytes waiting per connection for a client that does not read; beyond it they are dropped (delivery.dropped.qos0_msg); 0 = no byte limit.",
+            static (o, v) => o.Broker.MaximumOutputBufferSize = ParseInt(v), static o => Format(o.Broker.MaximumOutputBufferSize)),
         new(MqttSection, "mqueue-store-qos0", "true|false", "Whether QoS 0 messages are queued for offline sessions.",
             static (o, v) => o.Broker.QueueQoS0Messages = ParseBool(v), static o => Format(o.Broker.QueueQoS0Messages)),
         new(MqttSection, "max-awaiting-rel", "N", "Incoming QoS 2 messages awaiting PUBREL per session (also the Receive Maximum told to v5 clients).",
