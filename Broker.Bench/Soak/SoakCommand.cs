@@ -303,7 +303,8 @@ internal static class SoakCommand
                     continue;
                 }
 
-                if (await ClosedWithinAsync(socket, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false))
+                // 20 s: garbage that happens to start a frame waits for the rest until the 15 s idle timeout closes it.
+                if (await ClosedWithinAsync(socket, TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false))
                 {
                     Interlocked.Increment(ref counters.MalformedClosed);
                 }
@@ -410,7 +411,10 @@ internal static class SoakCommand
 
         public ApiProbe(string baseAddress, string auth)
         {
-            _http = new HttpClient { BaseAddress = new Uri(baseAddress + "/"), Timeout = TimeSpan.FromSeconds(5) };
+            // HttpListener (managed, Linux) closes a keep-alive connection idle for 15 s: reuse one only well within that,
+            // or a sample period near 15 s races the close and every other request fails.
+            var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5) };
+            _http = new HttpClient(handler) { BaseAddress = new Uri(baseAddress + "/"), Timeout = TimeSpan.FromSeconds(10) };
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(auth)));
         }
 
