@@ -20,7 +20,7 @@ public sealed class OverloadTests
     [Test, CancelAfter(120_000)]
     public async Task StalledSubscriber_IsBounded_DropsAreCounted_AndAHealthyPairLosesNothing(CancellationToken cancellationToken)
     {
-        const int QoS0Flood = 6000;        // 1 KB each: 6 MB, far beyond the 256 KB output limit plus socket buffers
+        const int QoS0Flood = 12_000;      // 1 KB each: 12 MB, far beyond the 256 KB output limit plus socket buffers (4 MB wmem max here)
         const int QoS1Flood = 400;
         const int Inflight = 10;
         const int QueueLength = 100;
