@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Broker.Core.Configuration;
 using Broker.Core.Connections;
+using Broker.Core.Diagnostics;
 using Broker.Core.Metrics;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
@@ -21,6 +22,9 @@ public sealed partial class MqttBroker
 
     /// <summary>The banned list.</summary>
     public BannedList Banned { get; private set; } = null!;
+
+    /// <summary>Flapping detection (EMQX's <c>enable_flapping_detect</c>, off by default).</summary>
+    public FlappingDetector Flapping { get; private set; } = null!;
 
     /// <summary>Switchable modules (EMQX's plugins).</summary>
     public BrokerModules Modules { get; private set; } = null!;
@@ -61,6 +65,7 @@ public sealed partial class MqttBroker
         Users = new UserDatabase(Options, TimeProvider);
         Acl = new AclDatabase(TimeProvider);
         Banned = new BannedList(TimeProvider);
+        Flapping = new FlappingDetector(Banned, TimeProvider, Logger, Options.EnableFlappingDetect ? Options.FlappingDetectPolicy : null);
         Modules = new BrokerModules(this);
         Alarms = new AlarmManager(this);
         Configs = new HotConfigs(this);
@@ -69,6 +74,16 @@ public sealed partial class MqttBroker
     /// <summary>Whether a CONNECT is banned by its client id, username or peer address.</summary>
     internal bool IsBanned(string clientId, string? userName, ConnectionInfo info)
         => Banned.Count != 0 && Banned.IsBanned(clientId, userName, PeerHost(info));
+
+    /// <summary>A connected client's connection ended: counted by flapping detection when it is on.</summary>
+    private void DetectFlapping(MqttConnection connection, DisconnectReason reason)
+    {
+        // A broker that stops takes every client down; that is not the client flapping.
+        if (Flapping.Policy is not null && reason != DisconnectReason.ServerShutdown)
+        {
+            Flapping.OnDisconnected(connection.ClientId!, PeerHost(connection.Info));
+        }
+    }
 
     /// <summary>
     /// EMQX's authentication chain: the user database (when a record exists it decides: 0x86 for a wrong password),
@@ -174,6 +189,7 @@ public sealed partial class MqttBroker
     private void SecurityTick(long now)
     {
         Banned.Purge();
+        Flapping.Sweep();
         if (now >= _nextAlarmCheck)
         {
             _nextAlarmCheck = now + (long)(Options.AlarmCheckInterval.TotalSeconds * TimeProvider.TimestampFrequency);

@@ -173,6 +173,7 @@ public sealed partial class MqttBroker
         }
 
         _sys.ClientDisconnected(connection, reason);
+        DetectFlapping(connection, reason);
     }
 
     private void PublishWill(Message will, uint expiryInterval)

@@ -64,14 +64,46 @@ public sealed class ApiCall
             return null;
         }
 
+        JsonDocument? document = null;
         try
         {
-            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
+            // The parser accepts ill-formed UTF-8 and lone surrogate escapes ("\ud800") inside strings; reading one
+            // later throws in the handler. Refuse them here, as any other body that is not JSON text.
+            CheckStrings(document.RootElement);
+            return document;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
+            document?.Dispose();
             ApiThrow.BadRequest(ResultCode.BodyNotJson, "Request body is not valid JSON");
             return null;
+        }
+    }
+
+    /// <summary>Reads every string and property name once, so that one that cannot become a string throws now.</summary>
+    private static void CheckStrings(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
+            case JsonValueKind.Object:
+                foreach (JsonProperty property in element.EnumerateObject())
+                {
+                    _ = property.Name;
+                    CheckStrings(property.Value);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (JsonElement item in element.EnumerateArray())
+                {
+                    CheckStrings(item);
+                }
+
+                break;
         }
     }
 }

@@ -227,6 +227,11 @@ internal sealed class BrokerHost : IAsyncDisposable
             await listener.CloseConnectionsAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        // Storage hook (issue 5, "flush the database"): every connection has ended here, so no session, retained
+        // message or ban can change any more. The storage being built in Broker.Server/Storage flushes and closes its
+        // database at this point, before Stopped is logged and the process exits; give it what is left of
+        // cancellationToken, and do it even when the grace period ran out (the data must reach the disk either way).
+
         if (graceful && cancellationToken.IsCancellationRequested)
         {
             ServerLog.ShutdownTimedOut(_logger, Options.ShutdownTimeout);

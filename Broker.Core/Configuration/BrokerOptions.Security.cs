@@ -31,6 +31,27 @@ public sealed partial class BrokerOptions
     private TimeSpan _alarmCheckInterval = TimeSpan.FromSeconds(60);
     private TimeSpan _alarmValidityPeriod = TimeSpan.FromHours(24);
     private int _alarmSizeLimit = 1000;
+    private FlappingPolicy _flappingDetectPolicy = new(30, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
+
+    /// <summary><c>zone.external.enable_flapping_detect</c>, off: whether clients that disconnect too often are banned.</summary>
+    public bool EnableFlappingDetect { get; set; }
+
+    /// <summary>
+    /// <c>flapping_detect_policy</c>, <c>30, 1m, 5m</c>: a client id that disconnects 30 times within 1 minute is banned
+    /// for 5 minutes (EMQX 4.4's <c>etc/emqx.conf</c> default).
+    /// </summary>
+    public FlappingPolicy FlappingDetectPolicy
+    {
+        get => _flappingDetectPolicy;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            CheckRange(value.MaxCount, 1, int.MaxValue, "MaxCount");
+            CheckPositive(value.Window, "Window");
+            CheckPositive(value.BanTime, "BanTime");
+            _flappingDetectPolicy = value;
+        }
+    }
 
     /// <summary><c>enable_acl</c>, true: whether PUBLISH and SUBSCRIBE are checked against the ACL at all.</summary>
     public bool EnableAcl { get; set; } = true;

@@ -33,6 +33,7 @@ public sealed partial class BrokerOptions
     private int _maximumSubscriptions;
     private int _maximumInflight = 32;
     private int _maximumQueueLength = 1000;
+    private int _maximumOutputBufferSize = 16 * 1024 * 1024;
     private int _maximumAwaitingRel = 100;
     private TimeSpan _awaitRelTimeout = TimeSpan.FromSeconds(300);
     private TimeSpan _retryInterval = TimeSpan.FromSeconds(30);
@@ -114,6 +115,19 @@ public sealed partial class BrokerOptions
     {
         get => _maximumQueueLength;
         set => _maximumQueueLength = CheckRange(value, 0, int.MaxValue);
+    }
+
+    /// <summary>
+    /// Bytes of QoS 0 publishes (topic, properties and payload) waiting to be written to one connection, 16 MB; beyond it
+    /// new QoS 0 publishes to that connection are dropped and counted (<c>delivery.dropped.qos0_msg</c>), so a client
+    /// that stops reading costs at most this plus the transport's write buffer. QoS 1/2 are bounded by
+    /// <see cref="MaximumInflight"/> and <see cref="MaximumQueueLength"/> instead. 0 means only the count limit. Not an
+    /// EMQX option (EMQX bounds a stuck socket with <c>send_timeout</c>).
+    /// </summary>
+    public int MaximumOutputBufferSize
+    {
+        get => _maximumOutputBufferSize;
+        set => _maximumOutputBufferSize = CheckRange(value, 0, int.MaxValue);
     }
 
     /// <summary><c>mqueue_store_qos0</c>, true: QoS 0 messages are queued for offline sessions too.</summary>

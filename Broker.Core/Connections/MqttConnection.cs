@@ -55,6 +55,7 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
         MaximumPacketSize = broker.Options.MaximumPacketSize;
         OutboundWindow = broker.Options.MaximumInflight;
         QoS0QueueLimit = Math.Max(MinimumQoS0QueueLimit, broker.Options.MaximumQueueLength);
+        QoS0BufferLimit = broker.Options.MaximumOutputBufferSize is > 0 and int limit ? limit : int.MaxValue;
     }
 
     public ConnectionInfo Info { get; }
@@ -99,6 +100,9 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
     /// a consumer that has stopped reading. An item is a reference to the shared message, ~64 bytes.
     /// </summary>
     public int QoS0QueueLimit { get; }
+
+    /// <summary>Bytes of QoS 0 messages that may wait for the writer (<see cref="Configuration.BrokerOptions.MaximumOutputBufferSize"/>).</summary>
+    public int QoS0BufferLimit { get; }
 
     /// <summary>The client's Maximum Packet Size; larger deliveries are dropped [MQTT-3.1.2-25].</summary>
     public int ClientMaximumPacketSize { get; private set; } = int.MaxValue;

@@ -66,6 +66,7 @@ internal sealed class OutboundQueue
     private List<OutboundItem> _pending = [];
     private List<OutboundItem> _spare = [];
     private int _pendingQoS0;
+    private long _pendingQoS0Bytes;
     private bool _completed;
     private bool _firstBatchRecycled;
 
@@ -116,19 +117,24 @@ internal sealed class OutboundQueue
         return true;
     }
 
-    /// <summary>Enqueues a QoS 0 publish unless <paramref name="limit"/> are already waiting.</summary>
-    public bool TryEnqueueQoS0(in OutboundItem item, int limit)
+    /// <summary>
+    /// Enqueues a QoS 0 publish unless <paramref name="limit"/> are already waiting or its bytes would take those
+    /// waiting past <paramref name="byteLimit"/> (a first one is always taken, however large).
+    /// </summary>
+    public bool TryEnqueueQoS0(in OutboundItem item, int limit, int byteLimit)
     {
+        int length = item.Message!.Length;
         lock (_lock)
         {
-            if (_completed || _pendingQoS0 >= limit)
+            if (_completed || _pendingQoS0 >= limit || (_pendingQoS0 != 0 && _pendingQoS0Bytes + length > byteLimit))
             {
                 return false;
             }
 
             _pending.Add(item);
             _pendingQoS0++;
-            if (_pendingQoS0 >= QoS0HighWater)
+            _pendingQoS0Bytes += length;
+            if (_pendingQoS0 >= QoS0HighWater || _pendingQoS0Bytes >= byteLimit / 2)
             {
                 (_gate ??= new CongestionGate { Owner = _owner }).Close();
             }
@@ -165,6 +171,7 @@ internal sealed class OutboundQueue
             ReleaseMessages(_pending);
             _pending.Clear();
             _pendingQoS0 = 0;
+            _pendingQoS0Bytes = 0;
         }
     }
 
@@ -222,6 +229,7 @@ internal sealed class OutboundQueue
             _pending = _spare;
             _spare = null!;
             _pendingQoS0 = 0;
+            _pendingQoS0Bytes = 0;
         }
 
         // Everything waiting is now the writer's: publishers may go on.

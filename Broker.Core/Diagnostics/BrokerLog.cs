@@ -23,4 +23,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(6, LogLevel.Error, "Housekeeping failed")]
     public static partial void HousekeepingFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Warning, "Flapping detected: {ClientId}({PeerHost}) disconnected {Count} times in {WindowMs}ms")]
+    public static partial void FlappingDetected(ILogger logger, string clientId, string peerHost, int count, long windowMs);
 }

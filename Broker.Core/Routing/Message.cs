@@ -142,6 +142,9 @@ public sealed class Message
 
     public int PayloadLength => _length - _topicLength - _propertiesLength;
 
+    /// <summary>Topic, properties and payload bytes: what a queued delivery holds on to.</summary>
+    internal int Length => _length;
+
     public QualityOfService QoS => _qos;
 
     public bool Retain => _retain;

@@ -128,7 +128,7 @@ public sealed partial class Session
             SubscriptionIdentifiers = delivery.SubscriptionIdentifiers,
         };
         // The item owns the delivery's reference; the writer releases it once encoded.
-        if (!connection.Outbound.TryEnqueueQoS0(item, connection.QoS0QueueLimit))
+        if (!connection.Outbound.TryEnqueueQoS0(item, connection.QoS0QueueLimit, connection.QoS0BufferLimit))
         {
             delivery.Message.Release();
             CountDropped(CounterId.DeliveryDroppedQos0Msg);

@@ -129,6 +129,47 @@ internal static class OptionValues
             : throw new FormatException($"'{value}' is not a fraction (0.8) or a percentage (80%).");
     }
 
+    /// <summary>EMQX's <c>flapping_detect_policy</c>: <c>30, 1m, 5m</c> (count, window, ban time).</summary>
+    public static FlappingPolicy ParseFlappingPolicy(string value)
+    {
+        string[] parts = value.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 3)
+        {
+            throw new FormatException($"'{value}' is not COUNT,WINDOW,BAN (e.g. 30,1m,5m).");
+        }
+
+        int count = ParseInt(parts[0]);
+        if (count < 1)
+        {
+            throw new FormatException($"'{parts[0]}' is not a positive count.");
+        }
+
+        return new FlappingPolicy(count, ParseDuration(parts[1]), ParseDuration(parts[2]));
+    }
+
+    public static string FormatFlappingPolicy(FlappingPolicy policy)
+        => string.Create(CultureInfo.InvariantCulture, $"{policy.MaxCount},{(long)policy.Window.TotalSeconds}s,{(long)policy.BanTime.TotalSeconds}s");
+
+    /// <summary>A positive duration as EMQX writes them: <c>30s</c>, <c>1m</c>, <c>2h</c>, or bare seconds.</summary>
+    public static TimeSpan ParseDuration(string value)
+    {
+        char unit = value.Length > 0 ? char.ToLowerInvariant(value[^1]) : '\0';
+        (string number, long scale) = unit switch
+        {
+            's' => (value[..^1], 1L),
+            'm' => (value[..^1], 60L),
+            'h' => (value[..^1], 3600L),
+            'd' => (value[..^1], 86400L),
+            _ => (value, 1L),
+        };
+        if (!long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out long amount) || amount <= 0 || amount > int.MaxValue / scale)
+        {
+            throw new FormatException($"'{value}' is not a positive duration (30s, 1m, 5m, 1h).");
+        }
+
+        return TimeSpan.FromSeconds(amount * scale);
+    }
+
     public static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string FormatCount(int count) => count == 0 ? "none" : count.ToString(CultureInfo.InvariantCulture) + " given";

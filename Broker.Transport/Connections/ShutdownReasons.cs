@@ -32,6 +32,12 @@ public static class ShutdownReasons
     /// <summary>The connection did not drain its output within the close timeout and was aborted.</summary>
     public const string SendTimeout = "send_timeout";
 
+    /// <summary>
+    /// Accepted while <c>max_conns</c> connections were open, and closed at once: esockd's <c>{error, maxlimit}</c>
+    /// from <c>esockd_connection_sup:start_connection</c>.
+    /// </summary>
+    public const string MaxLimit = "maxlimit";
+
     /// <summary>An administrator kicked the client.</summary>
     public const string Kicked = "kicked";
 

@@ -318,6 +318,7 @@ public sealed class SocketListener : IConnectionListener
         {
             Interlocked.Decrement(ref _currentConnections);
             Interlocked.Increment(ref _refusedConnections);
+            ShutdownCount.Record(ShutdownReasons.MaxLimit);
             if (_logger.IsEnabled(LogLevel.Warning))
             {
                 TransportLog.ConnectionRefused(_logger, Name, TryGetRemoteEndPoint(socket), MaxConnections);
