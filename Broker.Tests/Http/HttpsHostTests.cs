@@ -137,9 +137,15 @@ public sealed class HttpsHostTests
         using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
         bool started = false;
 
+        List<string> args = ["--bind", "127.0.0.1", "--mqtt-port", "0", "--api-bind", "127.0.0.1", "--api-port", "0", "--api-https", "true", "--api-https-port", "0",
+            "--data-dir", Path.Combine(_directory, "data")];
+        if (path.Length > 0)
+        {
+            args.AddRange(["--api-https-certfile", path]);
+        }
+
         int exitCode = await ServerCommand.RunAsync(
-            ["--bind", "127.0.0.1", "--mqtt-port", "0", "--api-bind", "127.0.0.1", "--api-port", "0", "--api-https", "true", "--api-https-port", "0",
-             "--api-https-certfile", path, "--data-dir", Path.Combine(_directory, "data")],
+            args,
             TextWriter.Null, TextWriter.Null, cancellationToken, loggerFactory, _ => started = true).WaitAsync(cancellationToken);
 
         string[] critical = logs.Lines.Where(l => l.Level == LogLevel.Critical).Select(l => l.Message).ToArray();
