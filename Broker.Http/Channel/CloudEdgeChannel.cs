@@ -109,6 +109,12 @@ public sealed class CloudEdgeChannel : IDisposable
             int slash = rest.IndexOf('/', StringComparison.Ordinal);
             string id = Uri.UnescapeDataString(slash < 0 ? rest : rest[..slash]);
             string upstreamPath = slash < 0 ? "/" : rest[slash..];
+            if (HasDotSegment(upstreamPath))
+            {
+                // The URL would be normalised above the upstream's base path (another API on that host).
+                return V4.Error(ResultCode.BadParameter, "path must not contain . or .. segments", status: 400);
+            }
+
             if (cluster && id == ChannelRegistry.LocalClusterId)
             {
                 return await ForwardLocalAsync(request, upstreamPath).ConfigureAwait(false);
@@ -350,6 +356,19 @@ public sealed class CloudEdgeChannel : IDisposable
             response?.Dispose();
             message?.Dispose();
         }
+    }
+
+    private static bool HasDotSegment(string rawPath)
+    {
+        foreach (string segment in Uri.UnescapeDataString(rawPath).Replace('\\', '/').Split('/'))
+        {
+            if (segment is "." or "..")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string Describe(ChannelTargetKind kind) => kind == ChannelTargetKind.Cluster ? "cluster" : "edge service";

@@ -74,12 +74,12 @@ internal static class OptionTable
             static (o, v) => o.ApiHttps.Address = ParseAddress(v), static o => o.ApiHttps.Address.ToString()),
         new(ApiHttpsSection, "api-https-port", "PORT", "HTTPS management API port (8443, the EMQX Cloud API's); 0 picks a free port.",
             static (o, v) => o.ApiHttps.Port = ParseInt(v), static o => Format(o.ApiHttps.Port)),
-        new(ApiHttpsSection, "api-https-certfile", "FILE", "Certificate: PEM (with --api-https-keyfile, or holding the key) or PFX/PKCS#12.",
-            static (o, v) => o.ApiHttps.CertificateFile = v, static o => o.ApiHttps.CertificateFile),
-        new(ApiHttpsSection, "api-https-keyfile", "FILE", "PEM private key of the certificate; empty when the certificate file holds it.",
-            static (o, v) => o.ApiHttps.KeyFile = v, static o => o.ApiHttps.KeyFile),
-        new(ApiHttpsSection, "api-https-password", "PASSWORD", "Password of the PFX file or of an encrypted PEM key; empty for none.",
-            static (o, v) => o.ApiHttps.Password = v, static o => o.ApiHttps.Password.Length == 0 ? string.Empty : "(set)"),
+        new(ApiHttpsSection, "api-https-certfile", "FILE", "Certificate: PEM (with --api-https-keyfile, or holding the key) or PFX/PKCS#12; none: not set.",
+            static (o, v) => o.ApiHttps.CertificateFile = NoneAsEmpty(v), static o => EmptyAsNone(o.ApiHttps.CertificateFile)),
+        new(ApiHttpsSection, "api-https-keyfile", "FILE", "PEM private key of the certificate; none when the certificate file holds it.",
+            static (o, v) => o.ApiHttps.KeyFile = NoneAsEmpty(v), static o => EmptyAsNone(o.ApiHttps.KeyFile)),
+        new(ApiHttpsSection, "api-https-password", "PASSWORD", "Password of the PFX file or of an encrypted PEM key; none for no password.",
+            static (o, v) => o.ApiHttps.Password = NoneAsEmpty(v), static o => o.ApiHttps.Password.Length == 0 ? "none" : "(set)"),
 
         // Cloud-edge channel
         new(ChannelSection, "channel", "true|false", "Whether the cloud-edge channel is served (Bearer tokens from POST /api/login).",

@@ -197,6 +197,27 @@ public sealed class CloudEdgeChannelTests
         }
     }
 
+    [TestCase("/api/edgeservice/proxy/neuronex/api/../admin")]
+    [TestCase("/api/edgeservice/proxy/neuronex/api/%2e%2e/admin")]
+    [CancelAfter(60_000)]
+    public async Task EdgeServiceProxy_DotSegments_Are400_AndNeverLeaveTheBasePath(string target, CancellationToken cancellationToken)
+    {
+        await using ServerApi server = await StartAsync(cancellationToken, options =>
+            options.ChannelEdgeServices.Add(new ChannelTarget { Id = "neuronex", Url = "http://127.0.0.1:9/base" }));
+        using HttpClient http = Bearer(server, await TokenAsync(server, cancellationToken));
+
+        // Sent as is: HttpClient would otherwise fold the dot segments itself.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, http.BaseAddress!.Port, cancellationToken);
+        NetworkStream stream = tcp.GetStream();
+        string token = http.DefaultRequestHeaders.Authorization!.Parameter!;
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{http.BaseAddress.Port}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"), cancellationToken);
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        string statusLine = (await reader.ReadLineAsync(cancellationToken))!;
+
+        Assert.That(statusLine, Does.StartWith("HTTP/1.1 400"));
+    }
+
     [Test, CancelAfter(60_000)]
     public async Task EdgeServiceProxy_UpstreamDown_Is502(CancellationToken cancellationToken)
     {
