@@ -303,6 +303,54 @@ public sealed class CloudEdgeChannelTests
         Assert.That(SHA256.HashData(received), Is.EqualTo(SHA256.HashData(returned)), "response body intact at the caller");
     }
 
+    [Test, CancelAfter(90_000)]
+    public async Task OverHttps_LoginLocalPublishAndStreamedEdgeProxy_Work(CancellationToken cancellationToken)
+    {
+        // The Kestrel host has the same streaming seam: a 3 MiB body (over the 1 MiB limit) goes through.
+        byte[] sent = RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+        await using var upstream = Upstream.Start(async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.OutputStream.WriteAsync(SHA256.HashData(sent), cancellationToken);
+            context.Response.Close();
+        });
+        using System.Security.Cryptography.X509Certificates.X509Certificate2 certificate = HttpsHostTests.CreateCertificate();
+        string pfx = Path.Combine(Path.GetTempPath(), "broker-channel-https-" + Guid.NewGuid().ToString("N") + ".pfx");
+        await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12, "pw"), cancellationToken);
+        try
+        {
+            await using ServerApi server = await StartAsync(cancellationToken, options =>
+            {
+                options.ApiHttps.Enabled = true;
+                options.ApiHttps.Address = IPAddress.Loopback;
+                options.ApiHttps.Port = 0;
+                options.ApiHttps.CertificateFile = pfx;
+                options.ApiHttps.Password = "pw";
+                options.ChannelEdgeServices.Add(new ChannelTarget { Id = "bulk", Url = upstream.BaseUrl });
+            });
+            NetClient subscriber = await server.ConnectAsync("sub", cancellationToken);
+            await subscriber.SubscribeAsync("a/b/c", MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken);
+            using HttpClient https = HttpsHostTests.Client(server.Host.ApiHttpsHost!.BaseAddress, certificate.Thumbprint, withCredentials: false);
+            using HttpResponseMessage login = await https.PostAsync("/api/login", new StringContent($$"""{"username":"{{User}}","password":"{{Password}}"}"""), cancellationToken);
+            using JsonDocument tokens = JsonDocument.Parse(await login.Content.ReadAsStringAsync(cancellationToken));
+            https.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.RootElement.GetProperty("accessToken").GetString());
+
+            using HttpResponseMessage published = await https.PostAsync("/api/emqxee/dashboard/local/api/v4/mqtt/publish", new StringContent(PublishBody), cancellationToken);
+            using HttpResponseMessage proxied = await https.PostAsync("/api/edgeservice/proxy/bulk/upload", new ByteArrayContent(sent), cancellationToken);
+
+            Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await published.Content.ReadAsStringAsync(cancellationToken), Is.EqualTo("""{"code":0}"""));
+            Assert.That((await subscriber.ReceiveAsync("a/b/c", cancellationToken)).PayloadText, Is.EqualTo("Hello World"));
+            Assert.That(proxied.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That(await proxied.Content.ReadAsByteArrayAsync(cancellationToken), Is.EqualTo(SHA256.HashData(sent)));
+            Assert.That(SHA256.HashData(upstream.Requests.Single().Body), Is.EqualTo(SHA256.HashData(sent)));
+        }
+        finally
+        {
+            File.Delete(pfx);
+        }
+    }
+
     [Test, CancelAfter(60_000)]
     public async Task Routes_RegisterListAndDelete_EdgeServicesAndUsers_PersistedWithoutSecretsShown(CancellationToken cancellationToken)
     {

@@ -33,7 +33,7 @@ public sealed class HttpsHostTests
         }
     }
 
-    private static X509Certificate2 CreateCertificate()
+    internal static X509Certificate2 CreateCertificate()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
@@ -55,7 +55,7 @@ public sealed class HttpsHostTests
         return (cert, key, certificate.Thumbprint);
     }
 
-    private static HttpClient Client(Uri baseAddress, string thumbprint, bool withCredentials)
+    internal static HttpClient Client(Uri baseAddress, string thumbprint, bool withCredentials)
     {
         var handler = new HttpClientHandler
         {
