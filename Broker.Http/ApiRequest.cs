@@ -33,6 +33,21 @@ public sealed class ApiRequest
 
     public ReadOnlyMemory<byte> Body { get; }
 
+    /// <summary>
+    /// The raw query string without the <c>?</c>, as sent (still percent-encoded); set by the hosts, empty otherwise.
+    /// Proxy routes forward it unchanged.
+    /// </summary>
+    public string RawQuery { get; init; } = string.Empty;
+
+    /// <summary>
+    /// The unread request body, for streaming routes only (<see cref="ManagementApi.IsStreamingPath"/>): the host then
+    /// leaves <see cref="Body"/> empty and the handler reads this instead, so a large body is never held whole.
+    /// </summary>
+    public Stream? BodyStream { get; init; }
+
+    /// <summary>The body's Content-Length when <see cref="BodyStream"/> is set and the length is known.</summary>
+    public long? BodyLength { get; init; }
+
     /// <summary>Builds a request from a target such as <c>/api/v4/clients?_page=2</c> (tests, other hosts).</summary>
     public static ApiRequest Create(string method, string target, string? body = null, IReadOnlyDictionary<string, string>? headers = null)
     {
@@ -40,7 +55,10 @@ public sealed class ApiRequest
         int question = target.IndexOf('?', StringComparison.Ordinal);
         string path = question < 0 ? target : target[..question];
         QueryString query = question < 0 ? QueryString.Empty : QueryString.Parse(target.AsSpan(question + 1));
-        return new ApiRequest(method, path, query, headers, body is null ? default : System.Text.Encoding.UTF8.GetBytes(body));
+        return new ApiRequest(method, path, query, headers, body is null ? default : System.Text.Encoding.UTF8.GetBytes(body))
+        {
+            RawQuery = question < 0 ? string.Empty : target[(question + 1)..],
+        };
     }
 
     /// <summary>The value of a header, or null.</summary>

@@ -34,8 +34,31 @@ public sealed class ApiResponse
 
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
 
+    /// <summary>
+    /// A body the host copies from this stream instead of <see cref="Body"/> (proxied responses, so that a large body
+    /// is never held whole); null for ordinary responses. The host disposes <see cref="Owner"/> once copied or failed.
+    /// </summary>
+    public Stream? BodyStream { get; private init; }
+
+    /// <summary>The streamed body's length when known; null sends it chunked.</summary>
+    public long? BodyLength { get; private init; }
+
+    /// <summary>What to dispose after the streamed body is copied (the upstream response); null for ordinary responses.</summary>
+    public IDisposable? Owner { get; private init; }
+
     /// <summary>The body as text (tests, logs).</summary>
     public string BodyText => Encoding.UTF8.GetString(Body);
+
+    /// <summary>
+    /// A response whose body the host copies from <paramref name="body"/>; <paramref name="contentType"/> may be empty
+    /// (none sent). <paramref name="owner"/> is disposed by the host after the copy, whatever its outcome.
+    /// </summary>
+    public static ApiResponse Streamed(int status, string contentType, Stream body, long? length, IReadOnlyList<KeyValuePair<string, string>> headers, IDisposable owner)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(owner);
+        return new ApiResponse(status, contentType ?? string.Empty, [], headers) { BodyStream = body, BodyLength = length, Owner = owner };
+    }
 
     /// <summary>A JSON body written by <paramref name="write"/>.</summary>
     public static ApiResponse Json(int status, Action<Utf8JsonWriter> write)

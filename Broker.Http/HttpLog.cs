@@ -16,4 +16,7 @@ internal static partial class HttpLog
 
     [LoggerMessage(3003, LogLevel.Error, "Management API accept loop failed.")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3004, LogLevel.Warning, "Cloud-edge channel: {Kind} '{Id}' failed: {Reason}")]
+    public static partial void UpstreamFailed(ILogger logger, string kind, string id, string reason);
 }

@@ -1,3 +1,4 @@
+using Broker.Http.Channel;
 using Broker.Http.Json;
 using Broker.Http.Routes;
 using Broker.Http.Routing;
@@ -42,10 +43,42 @@ public sealed class ManagementApi
     /// <summary>Routes served at <c>/api/v3/...</c>.</summary>
     public RouteTable V3Routes { get; } = new();
 
+    /// <summary>
+    /// The cloud-edge channel (<c>/api/login</c>, <c>/api/emqxee/dashboard/...</c>, <c>/api/edgeservice/proxy/...</c>),
+    /// served ahead of the v4 routes; null (the default) leaves those paths to the v4 table, where they are 404.
+    /// </summary>
+    public CloudEdgeChannel? Channel
+    {
+        get => Context.Channel;
+        set => Context.Channel = value;
+    }
+
+    /// <summary>
+    /// Whether the host must hand this path's body over unread (<see cref="ApiRequest.BodyStream"/>) instead of reading
+    /// it up to its size limit: the channel's proxy routes, which stream bodies of any size.
+    /// </summary>
+    public bool IsStreamingPath(string rawPath) => Channel is not null && CloudEdgeChannel.IsProxyPath(rawPath);
+
     /// <summary>Serves one request. Never throws: a handler failure is a 500.</summary>
-    public async ValueTask<ApiResponse> HandleAsync(ApiRequest request)
+    public ValueTask<ApiResponse> HandleAsync(ApiRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (Channel is { } channel && CloudEdgeChannel.IsChannelPath(request.RawPath))
+        {
+            return channel.HandleAsync(request);
+        }
+
+        return HandleCoreAsync(request, trusted: false);
+    }
+
+    /// <summary>
+    /// Serves a request whose caller is already authorised (the channel forwarding to <c>local</c>): no Basic
+    /// credentials are asked for, and channel paths are not served again (no loop).
+    /// </summary>
+    internal ValueTask<ApiResponse> HandleTrustedAsync(ApiRequest request) => HandleCoreAsync(request, trusted: true);
+
+    private async ValueTask<ApiResponse> HandleCoreAsync(ApiRequest request, bool trusted)
+    {
         string path = request.RawPath;
         if (path is "/status" or "/status/")
         {
@@ -71,7 +104,7 @@ public sealed class ManagementApi
         RouteTable table = v3 ? V3Routes : V4Routes;
         RouteValues values = RouteValues.Empty;
         RouteEntry? route = segments.Count == 0 ? null : table.Match(request.Method, segments, out values);
-        if (route is not { AllowAnonymous: true } && !Context.Apps.AuthenticateBasic(request.GetHeader("Authorization")))
+        if (!trusted && route is not { AllowAnonymous: true } && !Context.Apps.AuthenticateBasic(request.GetHeader("Authorization")))
         {
             return ApiResponse.Unauthorized();
         }

@@ -33,6 +33,9 @@ public sealed class ManagementContext
 
     public TimeProvider TimeProvider => Broker.TimeProvider;
 
+    /// <summary>The cloud-edge channel, or null while it is off (its <c>/channel/...</c> routes then answer 404).</summary>
+    public global::Broker.Http.Channel.CloudEdgeChannel? Channel { get; set; }
+
     /// <summary>Every listener, MQTT and HTTP, in a stable order.</summary>
     public IReadOnlyList<IListenerInfo> Listeners => _listeners();
 

@@ -2,8 +2,10 @@ using System.Net.Sockets;
 using Broker.Core;
 using Broker.Http;
 using Broker.Http.Auth;
+using Broker.Http.Channel;
 using Broker.Http.Hosting;
 using Broker.Transport.Connections;
+using Broker.Server.Hosting;
 using Broker.Transport.Tcp;
 using Broker.Transport.Tls;
 using Microsoft.Extensions.Logging;
@@ -19,6 +21,8 @@ internal sealed class BrokerHost : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly IConnectionListener[] _listeners;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly List<IListenerInfo> _listenerInfos = [];
     private int _state;
     private Task? _brokerStopped;
 
@@ -26,6 +30,7 @@ internal sealed class BrokerHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         loggerFactory ??= NullLoggerFactory.Instance;
+        _loggerFactory = loggerFactory;
         Options = options;
         _logger = loggerFactory.CreateLogger("Broker.Server");
         if (options.Broker.MaximumConnections == 0)
@@ -61,18 +66,35 @@ internal sealed class BrokerHost : IAsyncDisposable
         if (options.ApiEnabled)
         {
             Apps = new AppStore(Path.Combine(DataDirectory, AppsFileName), timeProvider: timeProvider);
-            var listenerInfos = new List<IListenerInfo>();
             foreach (IConnectionListener listener in _listeners)
             {
-                listenerInfos.Add(new SocketListenerInfo(listener));
+                _listenerInfos.Add(new SocketListenerInfo(listener));
             }
 
-            ManagementContext = new ManagementContext(Broker, Apps, () => listenerInfos);
+            ManagementContext = new ManagementContext(Broker, Apps, () => _listenerInfos);
             Api = new ManagementApi(ManagementContext, loggerFactory);
-            ApiHost = new HttpListenerHost(Api, options.Api, loggerFactory);
-            listenerInfos.Add(ApiHost);
+            if (options.ApiHttp)
+            {
+                ApiHost = new HttpListenerHost(Api, options.Api, loggerFactory);
+                _listenerInfos.Add(ApiHost);
+            }
+
+            if (options.ChannelEnabled)
+            {
+                Channel = CreateChannel(options, Api, loggerFactory, timeProvider);
+                Api.Channel = Channel;
+            }
         }
     }
+
+    /// <summary>The cloud-edge channel's file in the data directory (route-created users, clusters, edge services).</summary>
+    public const string ChannelFileName = "channel.json";
+
+    /// <summary>The cloud-edge channel, or null when it is off.</summary>
+    public CloudEdgeChannel? Channel { get; }
+
+    /// <summary>The management API's HTTPS host, once started with <c>--api-https true</c>; null otherwise.</summary>
+    public KestrelHost? ApiHttpsHost { get; private set; }
 
     /// <summary>Users, ACL rules and bans, kept in <c>security.json</c> in the data directory.</summary>
     internal Configuration.SecurityFile Security { get; }
@@ -111,7 +133,7 @@ internal sealed class BrokerHost : IAsyncDisposable
     /// <summary>The management API, or null when it is off.</summary>
     public ManagementApi? Api { get; }
 
-    /// <summary>The management API's HTTP host (8081 by default), or null when the API is off.</summary>
+    /// <summary>The management API's HTTP host (8081 by default), or null when the API or its plain HTTP host is off.</summary>
     public HttpListenerHost? ApiHost { get; }
 
     /// <summary>
@@ -153,7 +175,7 @@ internal sealed class BrokerHost : IAsyncDisposable
             }
         }
 
-        if (ApiHost is not null)
+        if (Api is not null)
         {
             if (Options.ApiDefaultApp && Options.ApiDefaultAppId.Length > 0 && Options.ApiDefaultAppSecret.Length > 0)
             {
@@ -162,11 +184,36 @@ internal sealed class BrokerHost : IAsyncDisposable
 
             try
             {
-                await ApiHost.StartAsync(cancellationToken).ConfigureAwait(false);
+                if (ApiHost is not null)
+                {
+                    await ApiHost.StartAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                if (Options.ApiHttps.Enabled)
+                {
+                    ApiHttpsHost = new KestrelHost(Api, Options.ApiHttps, Options.Api, LoadHttpsCertificate(), _loggerFactory);
+                    await ApiHttpsHost.StartAsync(cancellationToken).ConfigureAwait(false);
+                    _listenerInfos.Add(ApiHttpsHost);
+                }
             }
-            catch (SocketException ex)
+            catch (Exception ex) when (ex is SocketException or IOException)
             {
-                ServerLog.ListenerFailed(_logger, "http:management:" + Options.Api.Port, ex.Message);
+                if (ex is SocketException)
+                {
+                    ServerLog.ListenerFailed(_logger, ApiHttpsHost is null ? "http:management:" + Options.Api.Port : "https:management:" + Options.ApiHttps.Port, ex.Message);
+                }
+
+                if (ApiHost is not null)
+                {
+                    await ApiHost.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (ApiHttpsHost is not null)
+                {
+                    await ApiHttpsHost.DisposeAsync().ConfigureAwait(false);
+                    ApiHttpsHost = null;
+                }
+
                 foreach (IConnectionListener started in _listeners)
                 {
                     await started.DisposeAsync().ConfigureAwait(false);
@@ -199,6 +246,11 @@ internal sealed class BrokerHost : IAsyncDisposable
         if (ApiHost is not null)
         {
             await ApiHost.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (ApiHttpsHost is not null)
+        {
+            await ApiHttpsHost.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
         foreach (IConnectionListener listener in _listeners)
@@ -249,6 +301,13 @@ internal sealed class BrokerHost : IAsyncDisposable
             await listener.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (ApiHttpsHost is not null)
+        {
+            await ApiHttpsHost.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Channel?.Dispose();
+
         try
         {
             // Its connections are gone, so a disposal that outlived the grace period finishes now.
@@ -258,6 +317,41 @@ internal sealed class BrokerHost : IAsyncDisposable
         {
             ServerLog.BrokerDisposeFailed(_logger, ex);
         }
+    }
+
+    /// <summary>The certificate named by the options; a failure is logged as one line and rethrown as <see cref="IOException"/>.</summary>
+    private System.Security.Cryptography.X509Certificates.X509Certificate2 LoadHttpsCertificate()
+    {
+        try
+        {
+            return CertificateLoader.Load(Options.ApiHttps.CertificateFile, Options.ApiHttps.KeyFile, Options.ApiHttps.Password, "api-https");
+        }
+        catch (IOException ex)
+        {
+            ServerLog.HttpsCertificateFailed(_logger, ex.Message);
+            throw;
+        }
+    }
+
+    private CloudEdgeChannel CreateChannel(ServerOptions options, ManagementApi api, ILoggerFactory loggerFactory, TimeProvider? timeProvider)
+    {
+        var registry = new ChannelRegistry(Path.Combine(DataDirectory, ChannelFileName));
+        foreach ((string username, string password) in options.ChannelUsers)
+        {
+            registry.AddUser(username, password, fromConfig: true);
+        }
+
+        foreach (ChannelTarget cluster in options.ChannelClusters)
+        {
+            registry.AddTarget(ChannelTargetKind.Cluster, cluster);
+        }
+
+        foreach (ChannelTarget service in options.ChannelEdgeServices)
+        {
+            registry.AddTarget(ChannelTargetKind.EdgeService, service);
+        }
+
+        return new CloudEdgeChannel(api, registry, options.Channel, loggerFactory, timeProvider);
     }
 
     private string DescribeListeners()
@@ -271,6 +365,11 @@ internal sealed class BrokerHost : IAsyncDisposable
         if (ApiHost is not null)
         {
             names.Add(((IListenerInfo)ApiHost).Name);
+        }
+
+        if (ApiHttpsHost is not null)
+        {
+            names.Add(((IListenerInfo)ApiHttpsHost).Name);
         }
 
         return string.Join(", ", names);

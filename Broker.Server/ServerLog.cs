@@ -28,4 +28,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(2007, LogLevel.Critical, "Could not create the data directory {DataDirectory}: {Reason}")]
     public static partial void DataDirectoryFailed(ILogger logger, string dataDirectory, string reason);
+
+    [LoggerMessage(2008, LogLevel.Critical, "Could not start the HTTPS management API: {Reason}")]
+    public static partial void HttpsCertificateFailed(ILogger logger, string reason);
+
+    [LoggerMessage(2009, LogLevel.Information, "Management API (HTTPS) listening on {Address}.")]
+    public static partial void HttpsListening(ILogger logger, string address);
 }

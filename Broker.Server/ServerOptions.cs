@@ -125,6 +125,27 @@ internal sealed class ServerOptions
     /// <summary>The management API's HTTP listener: 0.0.0.0:8081 (EMQX's <c>management.listener.http</c>).</summary>
     public HttpListenerHostOptions Api { get; } = new();
 
+    /// <summary>Whether the plain HTTP host serves the API, true; false with <see cref="ApiHttps"/> enabled serves HTTPS only.</summary>
+    public bool ApiHttp { get; set; } = true;
+
+    /// <summary>The management API's HTTPS host on Kestrel: off, 0.0.0.0:8443 when enabled.</summary>
+    public Hosting.KestrelHostOptions ApiHttps { get; } = new();
+
+    /// <summary>Whether the cloud-edge channel (<c>/api/login</c>, the cluster and edge-service proxies) is served, false.</summary>
+    public bool ChannelEnabled { get; set; }
+
+    /// <summary>The channel's token lifetimes, upstream timeout and local body limit.</summary>
+    public Broker.Http.Channel.ChannelOptions Channel { get; } = new();
+
+    /// <summary>Channel users from configuration (<c>--channel-user NAME:PASSWORD</c>).</summary>
+    public List<(string Username, string Password)> ChannelUsers { get; } = [];
+
+    /// <summary>Clusters from configuration (<c>--channel-cluster ID,URL[,APPID,SECRET]</c>).</summary>
+    public List<Broker.Http.Channel.ChannelTarget> ChannelClusters { get; } = [];
+
+    /// <summary>Edge services from configuration (<c>--channel-edge-service ID,URL[,USERNAME,PASSWORD]</c>).</summary>
+    public List<Broker.Http.Channel.ChannelTarget> ChannelEdgeServices { get; } = [];
+
     /// <summary>Whether the default app is created at start, true; also off when its id or secret is set empty.</summary>
     public bool ApiDefaultApp { get; set; } = true;
 

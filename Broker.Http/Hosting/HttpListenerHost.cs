@@ -172,6 +172,17 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
             else
             {
                 HttpListenerRequest request = context.Request;
+                (string path, string rawQuery) = SplitTarget(request);
+                if (_api.IsStreamingPath(path))
+                {
+                    // A proxy route: the body goes upstream as it arrives, whatever its size.
+                    Stream? bodyStream = request.HasEntityBody ? request.InputStream : null;
+                    long? bodyLength = request.HasEntityBody && request.ContentLength64 >= 0 ? request.ContentLength64 : null;
+                    response = await _api.HandleAsync(ToApiRequest(request, path, rawQuery, [], bodyStream, bodyLength)).ConfigureAwait(false);
+                    await WriteAsync(context.Response, response, close: false).ConfigureAwait(false);
+                    return;
+                }
+
                 long length = request.ContentLength64;
                 if (length > _options.MaxBodySize)
                 {
@@ -186,7 +197,7 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
                     return;
                 }
 
-                response = await _api.HandleAsync(ToApiRequest(request, body)).ConfigureAwait(false);
+                response = await _api.HandleAsync(ToApiRequest(request, path, rawQuery, body, null, null)).ConfigureAwait(false);
             }
 
             await WriteAsync(context.Response, response, close: false).ConfigureAwait(false);
@@ -240,25 +251,65 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
 
     private async Task WriteAsync(HttpListenerResponse response, ApiResponse api, bool close)
     {
-        response.StatusCode = api.Status;
-        response.ContentType = api.ContentType;
-        foreach (KeyValuePair<string, string> header in api.Headers)
+        try
         {
-            response.AddHeader(header.Key, header.Value);
-        }
+            response.StatusCode = api.Status;
+            if (api.ContentType.Length > 0)
+            {
+                response.ContentType = api.ContentType;
+            }
 
-        if (close)
+            foreach (KeyValuePair<string, string> header in api.Headers)
+            {
+                AddHeader(response, header.Key, header.Value);
+            }
+
+            if (close)
+            {
+                response.KeepAlive = false;
+            }
+
+            if (api.BodyStream is { } stream)
+            {
+                if (api.BodyLength is { } streamLength)
+                {
+                    response.ContentLength64 = streamLength;
+                }
+                else
+                {
+                    response.SendChunked = true;
+                }
+
+                await StreamCopy.CopyAsync(stream, response.OutputStream, _options.IoTimeout).ConfigureAwait(false);
+                response.Close();
+                return;
+            }
+
+            response.ContentLength64 = api.Body.Length;
+            using var timeout = new CancellationTokenSource(_options.IoTimeout);
+            await response.OutputStream.WriteAsync(api.Body, timeout.Token).AsTask().WaitAsync(_options.IoTimeout).ConfigureAwait(false);
+            response.Close();
+        }
+        finally
         {
-            response.KeepAlive = false;
+            api.Owner?.Dispose();
         }
-
-        response.ContentLength64 = api.Body.Length;
-        using var timeout = new CancellationTokenSource(_options.IoTimeout);
-        await response.OutputStream.WriteAsync(api.Body, timeout.Token).AsTask().WaitAsync(_options.IoTimeout).ConfigureAwait(false);
-        response.Close();
     }
 
-    private static ApiRequest ToApiRequest(HttpListenerRequest request, byte[] body)
+    // Proxied responses carry the upstream's headers; HttpListener refuses to set a few itself (restricted ones), and
+    // an upstream's odd header must not cost the caller the response.
+    private static void AddHeader(HttpListenerResponse response, string name, string value)
+    {
+        try
+        {
+            response.AddHeader(name, value);
+        }
+        catch (ArgumentException)
+        {
+        }
+    }
+
+    private static (string Path, string RawQuery) SplitTarget(HttpListenerRequest request)
     {
         string target = request.RawUrl ?? "/";
         if (!target.StartsWith('/') && Uri.TryCreate(target, UriKind.Absolute, out Uri? absolute))
@@ -267,8 +318,12 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
         }
 
         int question = target.IndexOf('?', StringComparison.Ordinal);
-        string path = question < 0 ? target : target[..question];
-        QueryString query = question < 0 ? QueryString.Empty : QueryString.Parse(target.AsSpan(question + 1));
+        return question < 0 ? (target, string.Empty) : (target[..question], target[(question + 1)..]);
+    }
+
+    private static ApiRequest ToApiRequest(HttpListenerRequest request, string path, string rawQuery, byte[] body, Stream? bodyStream, long? bodyLength)
+    {
+        QueryString query = rawQuery.Length == 0 ? QueryString.Empty : QueryString.Parse(rawQuery);
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (string? name in request.Headers.AllKeys)
         {
@@ -278,7 +333,7 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
             }
         }
 
-        return new ApiRequest(request.HttpMethod, path, query, headers, body);
+        return new ApiRequest(request.HttpMethod, path, query, headers, body) { RawQuery = rawQuery, BodyStream = bodyStream, BodyLength = bodyLength };
     }
 
     private static int FindFreePort(IPAddress address)

@@ -221,3 +221,9 @@ public sealed class ShutdownCountConverter : JsonConverter<IReadOnlyDictionary<s
         writer.WriteEndObject();
     }
 }
+
+/// <summary>A channel user as <c>GET /channel/users</c> lists it: never the password. <c>source</c>: config or api.</summary>
+public sealed record ChannelUserDto(string Username, string Source);
+
+/// <summary>A cluster or edge service as the channel lists it: never its password. <c>source</c>: builtin, config or api.</summary>
+public sealed record ChannelTargetDto(string Id, string Url, string? Username, string Source);

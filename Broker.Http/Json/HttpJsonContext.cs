@@ -37,5 +37,8 @@ namespace Broker.Http.Json;
 [JsonSerializable(typeof(IReadOnlyList<AppDto>))]
 [JsonSerializable(typeof(AppSecretDto))]
 [JsonSerializable(typeof(AppFile))]
+[JsonSerializable(typeof(IReadOnlyList<ChannelUserDto>))]
+[JsonSerializable(typeof(IReadOnlyList<ChannelTargetDto>))]
+[JsonSerializable(typeof(global::Broker.Http.Channel.ChannelFile))]
 [JsonSerializable(typeof(string))]
 public sealed partial class HttpJsonContext : JsonSerializerContext;

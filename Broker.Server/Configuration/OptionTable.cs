@@ -15,6 +15,8 @@ internal static class OptionTable
     private const string SslSection = "MQTT/SSL listener (TLS; the WSS listener uses the same certificate)";
     private const string WsSection = "MQTT/WebSocket listeners (WS and WSS)";
     private const string ApiSection = "Management API (HTTP)";
+    private const string ApiHttpsSection = "Management API (HTTPS, on Kestrel)";
+    private const string ChannelSection = "Cloud-edge channel (/api/login, /api/emqxee/dashboard/{cluster}/..., /api/edgeservice/proxy/{service}/...)";
     private const string MqttSection = "MQTT (broker core; EMQX zone defaults)";
     private const string SecuritySection = "Authentication, ACL and banned list (repeatable --user/--acl/--ban; config keys take arrays)";
     private const string AlarmSection = "Alarms";
@@ -114,6 +116,38 @@ internal static class OptionTable
             static (o, v) => o.ApiDefaultAppId = v, static o => o.ApiDefaultAppId),
         new(ApiSection, "api-default-app-secret", "SECRET", "AppSecret of the default app (empty in the config file: no default app).",
             static (o, v) => o.ApiDefaultAppSecret = v, static o => o.ApiDefaultAppSecret),
+        new(ApiSection, "api-http", "true|false", "Whether the plain HTTP host serves the API (false with --api-https true: HTTPS only).",
+            static (o, v) => o.ApiHttp = ParseBool(v), static o => Format(o.ApiHttp)),
+
+        // Management API over HTTPS
+        new(ApiHttpsSection, "api-https", "true|false", "Whether the management API is also served over HTTPS (TLS 1.2/1.3); needs --api-https-certfile.",
+            static (o, v) => o.ApiHttps.Enabled = ParseBool(v), static o => Format(o.ApiHttps.Enabled)),
+        new(ApiHttpsSection, "api-https-bind", "ADDRESS", "Address the HTTPS management API binds.",
+            static (o, v) => o.ApiHttps.Address = ParseAddress(v), static o => o.ApiHttps.Address.ToString()),
+        new(ApiHttpsSection, "api-https-port", "PORT", "HTTPS management API port (8443, the EMQX Cloud API's); 0 picks a free port.",
+            static (o, v) => o.ApiHttps.Port = ParseInt(v), static o => Format(o.ApiHttps.Port)),
+        new(ApiHttpsSection, "api-https-certfile", "FILE", "Certificate: PEM (with --api-https-keyfile, or holding the key) or PFX/PKCS#12; none: not set.",
+            static (o, v) => o.ApiHttps.CertificateFile = NoneAsEmpty(v), static o => EmptyAsNone(o.ApiHttps.CertificateFile)),
+        new(ApiHttpsSection, "api-https-keyfile", "FILE", "PEM private key of the certificate; none when the certificate file holds it.",
+            static (o, v) => o.ApiHttps.KeyFile = NoneAsEmpty(v), static o => EmptyAsNone(o.ApiHttps.KeyFile)),
+        new(ApiHttpsSection, "api-https-password", "PASSWORD", "Password of the PFX file or of an encrypted PEM key; none for no password.",
+            static (o, v) => o.ApiHttps.Password = NoneAsEmpty(v), static o => o.ApiHttps.Password.Length == 0 ? "none" : "(set)"),
+
+        // Cloud-edge channel
+        new(ChannelSection, "channel", "true|false", "Whether the cloud-edge channel is served (Bearer tokens from POST /api/login).",
+            static (o, v) => o.ChannelEnabled = ParseBool(v), static o => Format(o.ChannelEnabled)),
+        new(ChannelSection, "channel-user", "NAME:PASSWORD", "Adds a channel user who may log in (JSON: {\"username\",\"password\"}).",
+            static (o, v) => o.ChannelUsers.Add(ChannelBootstrap.ParseUser(v)), static o => FormatCount(o.ChannelUsers.Count), isList: true),
+        new(ChannelSection, "channel-cluster", "ID,URL[,APPID,SECRET]", "Registers a broker cluster's management API (JSON: {\"id\",\"url\",\"username\",\"password\"}); 'local' is this broker.",
+            static (o, v) => o.ChannelClusters.Add(ChannelBootstrap.ParseTarget(v, Broker.Http.Channel.ChannelTargetKind.Cluster)), static o => FormatCount(o.ChannelClusters.Count), isList: true),
+        new(ChannelSection, "channel-edge-service", "ID,URL[,USERNAME,PASSWORD]", "Registers an edge service's HTTP API (JSON as for clusters).",
+            static (o, v) => o.ChannelEdgeServices.Add(ChannelBootstrap.ParseTarget(v, Broker.Http.Channel.ChannelTargetKind.EdgeService)), static o => FormatCount(o.ChannelEdgeServices.Count), isList: true),
+        new(ChannelSection, "channel-token-ttl", "SECONDS", "How long an access token is accepted.",
+            static (o, v) => o.Channel.AccessTokenLifetime = ParseSeconds(v), static o => Format(o.Channel.AccessTokenLifetime)),
+        new(ChannelSection, "channel-refresh-ttl", "SECONDS", "How long a refresh token may be traded for a new pair (POST /api/login/refresh).",
+            static (o, v) => o.Channel.RefreshTokenLifetime = ParseSeconds(v), static o => Format(o.Channel.RefreshTokenLifetime)),
+        new(ChannelSection, "channel-upstream-timeout", "SECONDS", "How long an upstream may take to answer (headers) before the caller gets 504.",
+            static (o, v) => o.Channel.UpstreamTimeout = ParseSeconds(v), static o => Format(o.Channel.UpstreamTimeout)),
 
         // MQTT
         new(MqttSection, "max-packet-size", "BYTES", "Largest MQTT packet accepted (mqtt.max_packet_size).",

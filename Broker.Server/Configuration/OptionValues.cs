@@ -170,6 +170,11 @@ internal static class OptionValues
         return TimeSpan.FromSeconds(amount * scale);
     }
 
+    /// <summary>An optional text setting (a file name, a password): <c>none</c> stands for not set, as the command line takes no empty value.</summary>
+    public static string NoneAsEmpty(string value) => value == "none" ? string.Empty : value;
+
+    public static string EmptyAsNone(string value) => value.Length == 0 ? "none" : value;
+
     public static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string FormatCount(int count) => count == 0 ? "none" : count.ToString(CultureInfo.InvariantCulture) + " given";
