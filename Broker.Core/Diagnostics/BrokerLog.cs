@@ -23,4 +23,16 @@ internal static partial class BrokerLog
 
     [LoggerMessage(6, LogLevel.Error, "Housekeeping failed")]
     public static partial void HousekeepingFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Information, "Rule {RuleId} inspect: selected {Selected}; envs {Columns}; action params {Params}")]
+    public static partial void RuleInspect(ILogger logger, string ruleId, string selected, string columns, string @params);
+
+    [LoggerMessage(21, LogLevel.Warning, "Rule {RuleId} action {ActionId} failed: {Reason}")]
+    public static partial void RuleActionFailed(ILogger logger, string ruleId, string actionId, string reason);
+
+    [LoggerMessage(22, LogLevel.Debug, "Rule {RuleId} could not be evaluated: {Reason}")]
+    public static partial void RuleEvaluationFailed(ILogger logger, string ruleId, string reason);
+
+    [LoggerMessage(23, LogLevel.Warning, "Rule action queue full: actions of rule {RuleId} dropped")]
+    public static partial void RuleQueueFull(ILogger logger, string ruleId);
 }
