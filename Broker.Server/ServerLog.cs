@@ -28,4 +28,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(2007, LogLevel.Critical, "Could not create the data directory {DataDirectory}: {Reason}")]
     public static partial void DataDirectoryFailed(ILogger logger, string dataDirectory, string reason);
+
+    [LoggerMessage(2008, LogLevel.Error, "{File}: {Kind} {Id} could not be restored and is skipped: {Reason}")]
+    public static partial void RuleRestoreFailed(ILogger logger, string file, string kind, string id, string reason);
 }

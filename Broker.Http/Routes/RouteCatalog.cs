@@ -20,6 +20,7 @@ internal static class RouteCatalog
         BannedRoutes.Map(routes);
         PluginsRoutes.Map(routes);
         AlarmsRoutes.Map(routes);
+        RuleRoutes.Map(routes);
     }
 
     public static void MapV3(RouteTable routes)
