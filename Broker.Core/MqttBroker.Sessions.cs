@@ -245,7 +245,7 @@ public sealed partial class MqttBroker
     /// Retains (if flagged) and routes; counts a message nobody receives as dropped. Takes over the caller's reference
     /// (nothing to take for the unpooled messages of wills, $delayed, $SYS and the public API).
     /// </summary>
-    internal int PublishInternal(Message message, bool applyRules = true)
+    internal int PublishInternal(Message message)
     {
         if (message.Retain && Options.RetainerEnabled)
         {
@@ -257,9 +257,9 @@ public sealed partial class MqttBroker
 
         // With no rule this is the rule engine's whole cost: one volatile read. EMQX's rules ignore $SYS messages.
         int rules = Rules.ActiveMask;
-        if (rules != 0 && !isSystem)
+        if (rules != 0 && !isSystem && !message.FromRule)
         {
-            return RouteWithRules(message, rules, applyRules);
+            return RouteWithRules(message, rules);
         }
 
         int delivered = _router.Route(message);
@@ -274,9 +274,9 @@ public sealed partial class MqttBroker
         return delivered;
     }
 
-    private int RouteWithRules(Message message, int rules, bool applyRules)
+    private int RouteWithRules(Message message, int rules)
     {
-        if (applyRules && (rules & (1 << (int)RuleEventKind.MessagePublish)) != 0)
+        if ((rules & (1 << (int)RuleEventKind.MessagePublish)) != 0)
         {
             Rules.OnMessagePublish(message);
         }
@@ -307,11 +307,11 @@ public sealed partial class MqttBroker
         return delivered;
     }
 
-    /// <summary>A rule's republish: routed (and retained) as any message, without running the rules again.</summary>
+    /// <summary>A rule's republish (<see cref="Message.FromRule"/>): routed and retained as any message, no rule runs on it.</summary>
     internal int PublishFromRule(Message message)
     {
         Counters.Increment(CounterId.MessagesPublish);
-        return PublishInternal(message, applyRules: false);
+        return PublishInternal(message);
     }
 
     /// <summary>Adds or replaces one subscription; returns the SUBACK reason code [MQTT-3.8.4].</summary>

@@ -336,6 +336,7 @@ public sealed partial class RuleEngine
             PublisherClientId = job.Columns.TryGetValue("clientid", out object? id) ? id as string : null,
             PublisherUserName = job.Columns.TryGetValue("username", out object? user) ? user as string : null,
             Timestamp = NowMilliseconds(),
+            FromRule = true,
         };
         _broker.PublishFromRule(message);
         Succeed(action);

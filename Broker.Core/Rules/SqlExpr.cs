@@ -164,12 +164,12 @@ internal sealed class BinaryExpr(int position, BinaryOp op, SqlExpr left, SqlExp
         {
             return op switch
             {
-                BinaryOp.Add => x + y,
+                BinaryOp.Add => (object)(x + y),
                 BinaryOp.Subtract => x - y,
                 BinaryOp.Multiply => x * y,
                 BinaryOp.Divide => y == 0 ? null : (double)x / y,
-                BinaryOp.IntegerDivide => y == 0 ? null : x / y,
-                BinaryOp.Modulo => y == 0 ? null : x % y,
+                BinaryOp.IntegerDivide => y == 0 ? null : (object)(x / y),
+                BinaryOp.Modulo => y == 0 ? null : (object)(x % y),
                 _ => null,
             };
         }
@@ -178,11 +178,11 @@ internal sealed class BinaryExpr(int position, BinaryOp op, SqlExpr left, SqlExp
         RuleValues.TryNumber(b, out double q);
         return op switch
         {
-            BinaryOp.Add => p + q,
+            BinaryOp.Add => (object)(p + q),
             BinaryOp.Subtract => p - q,
             BinaryOp.Multiply => p * q,
             BinaryOp.Divide => q == 0 ? null : p / q,
-            BinaryOp.IntegerDivide => q == 0 ? null : (long)Math.Truncate(p / q),
+            BinaryOp.IntegerDivide => q == 0 ? null : (object)(long)Math.Truncate(p / q),
             BinaryOp.Modulo => q == 0 ? null : p % q,
             _ => null,
         };
@@ -208,7 +208,7 @@ internal sealed class NegateExpr(int position, SqlExpr operand) : SqlExpr(positi
 {
     public override object? Evaluate(RuleScope scope) => RuleValues.ToNumber(operand.Evaluate(scope)) switch
     {
-        long l => -l,
+        long l => (object)(-l),
         double d => -d,
         _ => null,
     };

@@ -39,7 +39,7 @@ internal static class SqlFunctions
         void Math1(string name, Func<double, double> f) => Add(name, 1, 1, (a, _) => RuleValues.TryNumber(a[0], out double x) ? Finite(f(x)) : null);
 
         // Math
-        Add("abs", 1, 1, (a, _) => RuleValues.ToNumber(a[0]) switch { long l => Math.Abs(l), double d => Math.Abs(d), _ => null });
+        Add("abs", 1, 1, (a, _) => RuleValues.ToNumber(a[0]) switch { long l => (object)Math.Abs(l), double d => Math.Abs(d), _ => null });
         Add("ceil", 1, 1, (a, _) => RuleValues.TryNumber(a[0], out double x) ? (long)Math.Ceiling(x) : null);
         Add("floor", 1, 1, (a, _) => RuleValues.TryNumber(a[0], out double x) ? (long)Math.Floor(x) : null);
         Add("round", 1, 1, (a, _) => RuleValues.TryNumber(a[0], out double x) ? (long)Math.Round(x, MidpointRounding.AwayFromZero) : null);

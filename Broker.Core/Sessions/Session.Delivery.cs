@@ -52,7 +52,7 @@ public sealed partial class Session
     // $events/message_delivered: one volatile read of the rule engine's mask when no rule listens.
     private void OnDelivered(Message message, QualityOfService qos)
     {
-        if ((_broker.Rules.ActiveMask & (1 << (int)RuleEventKind.MessageDelivered)) != 0)
+        if ((_broker.Rules.ActiveMask & (1 << (int)RuleEventKind.MessageDelivered)) != 0 && !message.FromRule)
         {
             _broker.Rules.OnMessageToClient(RuleEventKind.MessageDelivered, this, message, qos);
         }
@@ -352,7 +352,7 @@ public sealed partial class Session
                 return AckOutcome.InUse;
             }
 
-            if ((_broker.Rules.ActiveMask & (1 << (int)RuleEventKind.MessageAcked)) != 0)
+            if ((_broker.Rules.ActiveMask & (1 << (int)RuleEventKind.MessageAcked)) != 0 && !entry.Delivery.Message.FromRule)
             {
                 // Before the entry's reference to the message goes.
                 _broker.Rules.OnMessageToClient(RuleEventKind.MessageAcked, this, entry.Delivery.Message, entry.Delivery.QoS);
