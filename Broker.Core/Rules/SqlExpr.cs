@@ -78,7 +78,8 @@ internal sealed class FieldExpr(int position, string name, PathStep[] steps) : S
     public override object? Evaluate(RuleScope scope)
     {
         object? value;
-        if (Steps.Length > 0 && string.Equals(Name, "payload", StringComparison.Ordinal) && (scope.Selected is null || !scope.Selected.ContainsKey("payload")))
+        // payload.<path> reads the received payload, even where SELECT built a "payload" object of its own.
+        if (Steps.Length > 0 && string.Equals(Name, "payload", StringComparison.Ordinal) && scope.Columns.ContainsKey("payload"))
         {
             value = scope.PayloadJson();
         }

@@ -179,6 +179,33 @@ public sealed class RuleRoutesTests
     }
 
     [Test, CancelAfter(20_000)]
+    public async Task RuleSpeed_IsSampledEveryFiveSeconds()
+    {
+        await using var api = new ApiHarness();
+        string id = (await api.JsonAsync("POST", "/api/v4/rules", """{"rawsql":"SELECT * FROM \"s/#\"","actions":[]}""")).GetProperty("data").GetProperty("id").GetString()!;
+        PipeClient client = await api.ConnectAsync("c");
+        for (ushort i = 1; i <= 10; i++)
+        {
+            await client.PublishAndCompleteAsync("s/x", "m", Broker.Core.Protocol.QualityOfService.AtLeastOnce, i);
+        }
+
+        api.Test.Advance(TimeSpan.FromSeconds(5));
+
+        JsonElement metrics = default;
+        await Poll.UntilAsync(
+            () =>
+            {
+                metrics = api.JsonAsync("GET", $"/api/v4/rules/{id}").GetAwaiter().GetResult().GetProperty("data").GetProperty("metrics")[0];
+                return metrics.GetProperty("speed").GetDouble() > 0;
+            },
+            CancellationToken.None);
+        Assert.That(metrics.GetProperty("matched").GetInt64(), Is.EqualTo(10));
+        Assert.That(metrics.GetProperty("speed").GetDouble(), Is.EqualTo(2.0));
+        Assert.That(metrics.GetProperty("speed_max").GetDouble(), Is.EqualTo(2.0));
+        Assert.That(metrics.GetProperty("speed_last5m").GetDouble(), Is.EqualTo(0.03));
+    }
+
+    [Test, CancelAfter(20_000)]
     public async Task DisabledRule_DoesNotRun_UntilEnabled()
     {
         await using var api = new ApiHarness();

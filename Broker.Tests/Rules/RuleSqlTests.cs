@@ -60,6 +60,14 @@ public sealed class RuleSqlTests
     }
 
     [Test]
+    public void WhereOnPayloadPath_ReadsThePayload_WhenSelectNestsPayloadFields()
+    {
+        Dictionary<string, object?>? output = Run("""SELECT payload.temp, clientid AS c FROM "t" WHERE payload.hum > 40""");
+
+        Assert.That(Json(output), Is.EqualTo("""{"payload":{"temp":25},"c":"c1"}"""));
+    }
+
+    [Test]
     public void FromList_KeepsEveryFilterAndEvent()
     {
         RuleSql sql = RuleSql.Compile("""SELECT * FROM "a/#", "b/+", "$events/client_connected" """);
