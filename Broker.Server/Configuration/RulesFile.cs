@@ -65,6 +65,11 @@ internal sealed class RulesFile
             {
                 foreach (JsonElement r in resources.EnumerateArray())
                 {
+                    if (r.ValueKind != JsonValueKind.Object)
+                    {
+                        continue;
+                    }
+
                     string id = Text(r, "id");
                     try
                     {
@@ -81,6 +86,11 @@ internal sealed class RulesFile
             {
                 foreach (JsonElement r in rules.EnumerateArray())
                 {
+                    if (r.ValueKind != JsonValueKind.Object)
+                    {
+                        continue;
+                    }
+
                     string id = Text(r, "id");
                     try
                     {
@@ -89,6 +99,11 @@ internal sealed class RulesFile
                         {
                             foreach (JsonElement a in list.EnumerateArray())
                             {
+                                if (a.ValueKind != JsonValueKind.Object)
+                                {
+                                    throw new RuleDefinitionException("an action is not an object");
+                                }
+
                                 actions.Add(new RuleActionDefinition(Text(a, "id"), Text(a, "name"), Raw(a, "params")));
                             }
                         }

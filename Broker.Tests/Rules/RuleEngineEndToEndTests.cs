@@ -189,6 +189,31 @@ public sealed class RuleEngineEndToEndTests
         }
     }
 
+    [Test, CancelAfter(30_000)]
+    public async Task DamagedRulesFile_SkipsWhatCannotLoad_AndStarts()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "broker-rules-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, "rules.json"), """
+                {"resources":[5,{"id":"resource:1","type":"mysql","config":{}}],
+                 "rules":["x",{"id":"rule:bad","rawsql":"SELECT FROM","actions":[]},
+                         {"id":"rule:nores","rawsql":"SELECT * FROM \"t\"","actions":[{"id":"w_1","name":"web_hook","params":{"$resource":"resource:1"}}]},
+                         {"id":"rule:good","rawsql":"SELECT * FROM \"t\"","actions":[{"id":"do_nothing_1","name":"do_nothing","params":{}}],"enabled":true}]}
+                """);
+
+            await using var host = new BrokerHost(new ServerOptions { Bind = IPAddress.Loopback, MqttPort = 0, DataDirectory = directory, ApiEnabled = false }, NullLoggerFactory.Instance);
+
+            Assert.That(host.Broker.Rules.Rules.Select(r => r.Id), Is.EqualTo(new[] { "rule:good" }));
+            Assert.That(host.Broker.Rules.Resources, Is.Empty);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private sealed record HookRequest(string Method, string Path, string? ContentType, Dictionary<string, string> Headers, string Body);
 
     /// <summary>A web server on 127.0.0.1 that records each request; answers 200, 500 when told, or never when holding.</summary>
