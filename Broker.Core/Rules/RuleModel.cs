@@ -149,13 +149,6 @@ public sealed class Rule
         Definition = definition;
         Sql = sql;
         Actions = actions;
-        foreach (string from in sql.From)
-        {
-            if (RuleEvents.TryParse(from, out RuleEventKind kind))
-            {
-                EventMask |= 1 << (int)kind;
-            }
-        }
     }
 
     public RuleDefinition Definition { get; }
@@ -167,9 +160,6 @@ public sealed class Rule
     public RuleSql Sql { get; }
 
     public IReadOnlyList<RuleAction> Actions { get; }
-
-    /// <summary>Bit <c>1 &lt;&lt; kind</c> for each <see cref="RuleEventKind"/> named in FROM.</summary>
-    internal int EventMask { get; }
 
     public long Matched => Volatile.Read(ref _matched);
 
