@@ -5,6 +5,7 @@ using Broker.Core.Metrics;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
+using Broker.Core.Rules;
 using Broker.Core.Sessions;
 using Broker.Core.Topics;
 
@@ -89,6 +90,10 @@ public sealed partial class MqttBroker
         Counters.Increment(CounterId.ClientConnected);
         BrokerLog.ClientConnected(Logger, clientId, connection.Version, connection.CleanStart, present);
         _sys.ClientConnected(connection);
+        if (Rules.Has(RuleEventKind.ClientConnected))
+        {
+            Rules.OnClientConnected(connection);
+        }
     }
 
     /// <summary>Ends a session: its subscriptions leave the trie, its queue is dropped.</summary>
@@ -124,6 +129,11 @@ public sealed partial class MqttBroker
         Stats.Decrement(StatId.Connections);
         Counters.Increment(CounterId.ClientDisconnected);
         BrokerLog.ClientDisconnected(Logger, connection.ClientId!, reason);
+        if (Rules.Has(RuleEventKind.ClientDisconnected))
+        {
+            Rules.OnClientDisconnected(connection, reason);
+        }
+
         long now = TimeProvider.GetTimestamp();
         uint expiry = connection.SessionExpiryInterval;
         bool detached;
@@ -245,6 +255,14 @@ public sealed partial class MqttBroker
         }
 
         bool isSystem = message.IsSystem;
+
+        // With no rule this is the rule engine's whole cost: one volatile read. EMQX's rules ignore $SYS messages.
+        int rules = Rules.ActiveMask;
+        if (rules != 0 && !isSystem && !message.FromRule)
+        {
+            return RouteWithRules(message, rules);
+        }
+
         int delivered = _router.Route(message);
 
         // EMQX does not count its own $SYS messages as dropped (emqx_broker:inc_dropped_cnt).
@@ -255,6 +273,46 @@ public sealed partial class MqttBroker
         }
 
         return delivered;
+    }
+
+    private int RouteWithRules(Message message, int rules)
+    {
+        if ((rules & (1 << (int)RuleEventKind.MessagePublish)) != 0)
+        {
+            Rules.OnMessagePublish(message);
+        }
+
+        // Routing may release the message; a message_dropped rule reads it afterwards, so it holds a reference.
+        bool holdForDropped = (rules & (1 << (int)RuleEventKind.MessageDropped)) != 0;
+        if (holdForDropped)
+        {
+            message.AddRef();
+        }
+
+        int delivered = _router.Route(message);
+        if (delivered == 0)
+        {
+            Counters.Increment(CounterId.MessagesDroppedNoSubscribers);
+            Counters.Increment(CounterId.MessagesDropped);
+            if (holdForDropped)
+            {
+                Rules.OnMessageDropped(message, "no_subscribers");
+            }
+        }
+
+        if (holdForDropped)
+        {
+            message.Release();
+        }
+
+        return delivered;
+    }
+
+    /// <summary>A rule's republish (<see cref="Message.FromRule"/>): routed and retained as any message, no rule runs on it.</summary>
+    internal int PublishFromRule(Message message)
+    {
+        Counters.Increment(CounterId.MessagesPublish);
+        return PublishInternal(message);
     }
 
     /// <summary>Adds or replaces one subscription; returns the SUBACK reason code [MQTT-3.8.4].</summary>

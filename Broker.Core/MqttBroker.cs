@@ -6,6 +6,7 @@ using Broker.Core.Diagnostics;
 using Broker.Core.Metrics;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
+using Broker.Core.Rules;
 using Broker.Core.Sessions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -43,6 +44,7 @@ public sealed partial class MqttBroker : IAsyncDisposable
         _router = new Router(this);
         _delayed = new DelayedPublisher(this);
         _sys = new SysTopics(this);
+        Rules = new RuleEngine(this, Options.RuleActionQueueLength);
         _cancellationWatch = new CancellationWatch(static (state, token) => ((MqttBroker)state!).OnConnectionTokenCancelled(token), this);
         _housekeeping = TimeProvider.CreateTimer(static state => ((MqttBroker)state!).Housekeeping(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
@@ -65,6 +67,9 @@ public sealed partial class MqttBroker : IAsyncDisposable
     public DisconnectCounts Disconnects { get; } = new();
 
     public RetainedStore Retained { get; }
+
+    /// <summary>The rule engine: SQL rules over messages and events, their actions and resources.</summary>
+    public RuleEngine Rules { get; }
 
     /// <summary>Pooled messages for client PUBLISH packets (ownership rules on <see cref="Message"/>).</summary>
     internal MessagePool MessagePool { get; } = new();
@@ -229,6 +234,7 @@ public sealed partial class MqttBroker : IAsyncDisposable
         }
 
         _cancellationWatch.Dispose();
+        await Rules.DisposeAsync().ConfigureAwait(false);
     }
 
     internal void CountPublisherPause() => Interlocked.Increment(ref _publisherPauses);

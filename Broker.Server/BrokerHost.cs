@@ -63,6 +63,7 @@ internal sealed class BrokerHost : IAsyncDisposable
         _listeners = [.. listeners];
         DataDirectory = Path.GetFullPath(options.DataDirectory);
         Security = Configuration.SecurityFile.Open(DataDirectory, options, Broker);
+        RulesFile = Configuration.RulesFile.Open(DataDirectory, Broker, _logger);
         if (options.ApiEnabled)
         {
             Apps = new AppStore(Path.Combine(DataDirectory, AppsFileName), timeProvider: timeProvider);
@@ -98,6 +99,9 @@ internal sealed class BrokerHost : IAsyncDisposable
 
     /// <summary>Users, ACL rules and bans, kept in <c>security.json</c> in the data directory.</summary>
     internal Configuration.SecurityFile Security { get; }
+
+    /// <summary>Rules and resources, kept in <c>rules.json</c> in the data directory.</summary>
+    internal Configuration.RulesFile RulesFile { get; }
 
     /// <summary>The apps file in the data directory.</summary>
     public const string AppsFileName = "apps.json";

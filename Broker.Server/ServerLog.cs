@@ -34,4 +34,6 @@ internal static partial class ServerLog
 
     [LoggerMessage(2009, LogLevel.Information, "Management API (HTTPS) listening on {Address}.")]
     public static partial void HttpsListening(ILogger logger, string address);
+    [LoggerMessage(2010, LogLevel.Error, "{File}: {Kind} {Id} could not be restored and is skipped: {Reason}")]
+    public static partial void RuleRestoreFailed(ILogger logger, string file, string kind, string id, string reason);
 }

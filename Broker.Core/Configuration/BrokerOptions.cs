@@ -44,6 +44,7 @@ public sealed partial class BrokerOptions
     private TimeSpan _sysInterval = TimeSpan.FromMinutes(1);
     private int _maximumRetainedMessages;
     private int _maximumRetainedPayloadSize = 1024 * 1024;
+    private int _ruleActionQueueLength = 10_000;
 
     /// <summary>This broker's node name, as EMQX's <c>node.name</c>: used in $SYS topics and the management API.</summary>
     public string NodeName
@@ -229,6 +230,16 @@ public sealed partial class BrokerOptions
 
     /// <summary>Whether $SYS topics are published, true.</summary>
     public bool SysTopicsEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Matched rules whose actions may wait to run, 10,000 (our choice: EMQX runs actions in the publishing process).
+    /// A rule that matches while the queue is full counts its actions as <c>actions.failure</c>; publishing never waits.
+    /// </summary>
+    public int RuleActionQueueLength
+    {
+        get => _ruleActionQueueLength;
+        set => _ruleActionQueueLength = CheckRange(value, 1, 10_000_000);
+    }
 
     /// <summary>Whether the retainer module stores retained messages, true.</summary>
     public bool RetainerEnabled { get; set; } = true;

@@ -4,6 +4,7 @@ using Broker.Core.Metrics;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
+using Broker.Core.Rules;
 using Broker.Core.Sessions;
 using Broker.Core.Topics;
 
@@ -373,6 +374,11 @@ internal sealed partial class MqttConnection
                 continue;
             }
 
+            if (_broker.Rules.Has(RuleEventKind.SessionSubscribed))
+            {
+                _broker.Rules.OnSessionSubscription(RuleEventKind.SessionSubscribed, this, subscription.TopicFilter, subscription.QoS);
+            }
+
             if (entry!.ShareGroup is null)
             {
                 (retainedFor ??= []).Add((entry, isNew));
@@ -409,6 +415,11 @@ internal sealed partial class MqttConnection
         {
             Counters.Increment(CounterId.ClientUnsubscribe);
             bool removed = _broker.Unsubscribe(Session!, filter);
+            if (removed && _broker.Rules.Has(RuleEventKind.SessionUnsubscribed))
+            {
+                _broker.Rules.OnSessionSubscription(RuleEventKind.SessionUnsubscribed, this, filter, QualityOfService.AtMostOnce);
+            }
+
             unsuback.ReasonCodes.Add(removed ? ReasonCode.Success : _broker.IsValidFilter(filter) ? ReasonCode.NoSubscriptionExisted : ReasonCode.TopicFilterInvalid);
             failed |= !removed;
         }

@@ -26,4 +26,15 @@ internal static partial class BrokerLog
 
     [LoggerMessage(7, LogLevel.Warning, "Flapping detected: {ClientId}({PeerHost}) disconnected {Count} times in {WindowMs}ms")]
     public static partial void FlappingDetected(ILogger logger, string clientId, string peerHost, int count, long windowMs);
+    [LoggerMessage(20, LogLevel.Information, "Rule {RuleId} inspect: selected {Selected}; envs {Columns}; action params {Params}")]
+    public static partial void RuleInspect(ILogger logger, string ruleId, string selected, string columns, string @params);
+
+    [LoggerMessage(21, LogLevel.Warning, "Rule {RuleId} action {ActionId} failed: {Reason}")]
+    public static partial void RuleActionFailed(ILogger logger, string ruleId, string actionId, string reason);
+
+    [LoggerMessage(22, LogLevel.Debug, "Rule {RuleId} could not be evaluated: {Reason}")]
+    public static partial void RuleEvaluationFailed(ILogger logger, string ruleId, string reason);
+
+    [LoggerMessage(23, LogLevel.Warning, "Rule action queue full: actions of rule {RuleId} dropped")]
+    public static partial void RuleQueueFull(ILogger logger, string ruleId);
 }

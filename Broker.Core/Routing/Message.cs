@@ -57,6 +57,7 @@ public sealed class Message
     private long _expiresAt;
     private long _timestamp;
     private bool _isSystem;
+    private bool _fromRule;
     private PaddedCount _references;
 
     /// <summary>Builds a message from spans; the bytes are copied.</summary>
@@ -165,6 +166,9 @@ public sealed class Message
 
     /// <summary>Made by the broker ($SYS); not counted as a client publish.</summary>
     public bool IsSystem { get => _isSystem; init => _isSystem = value; }
+
+    /// <summary>Published by a rule's republish action: rules do not run on it again (no rule can feed itself).</summary>
+    internal bool FromRule { get => _fromRule; init => _fromRule = value; }
 
     public bool IsExpired(long now) => _expiresAt != 0 && now >= _expiresAt;
 

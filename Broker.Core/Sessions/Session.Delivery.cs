@@ -2,6 +2,7 @@ using Broker.Core.Connections;
 using Broker.Core.Metrics;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
+using Broker.Core.Rules;
 using Broker.Core.Topics;
 
 namespace Broker.Core.Sessions;
@@ -48,6 +49,15 @@ public sealed partial class Session
     /// outbound item, inflight entry or queue entry that holds the message next, or is released if it is dropped.
     /// The private send and enqueue helpers below follow the same rule for the <see cref="QueuedMessage"/> they get.
     /// </remarks>
+    // $events/message_delivered: one volatile read of the rule engine's mask when no rule listens.
+    private void OnDelivered(Message message, QualityOfService qos)
+    {
+        if ((_broker.Rules.ActiveMask & (1 << (int)RuleEventKind.MessageDelivered)) != 0 && !message.FromRule)
+        {
+            _broker.Rules.OnMessageToClient(RuleEventKind.MessageDelivered, this, message, qos);
+        }
+    }
+
     internal void Deliver(Message message, QualityOfService qos, bool retain, int[]? subscriptionIds, SharedGroup<Session, SubscriptionOptions>? sharedGroup = null)
     {
         BrokerCounters counters = _broker.Counters;
@@ -67,6 +77,7 @@ public sealed partial class Session
             if (connection is not null)
             {
                 counters.Increment(CounterId.MessagesDelivered);
+                OnDelivered(message, qos);
                 SendQoS0(connection, delivery);
                 return;
             }
@@ -82,6 +93,7 @@ public sealed partial class Session
             }
 
             counters.Increment(CounterId.MessagesDelivered);
+            OnDelivered(message, qos);
             MqttConnection? connection = _connection;
             if (connection is null)
             {
@@ -338,6 +350,12 @@ public sealed partial class Session
             {
                 // The identifier is in flight in another handshake (a PUBACK for a QoS 2 delivery...).
                 return AckOutcome.InUse;
+            }
+
+            if ((_broker.Rules.ActiveMask & (1 << (int)RuleEventKind.MessageAcked)) != 0 && !entry.Delivery.Message.FromRule)
+            {
+                // Before the entry's reference to the message goes.
+                _broker.Rules.OnMessageToClient(RuleEventKind.MessageAcked, this, entry.Delivery.Message, entry.Delivery.QoS);
             }
 
             RemoveInflightLocked(packetId, entry);

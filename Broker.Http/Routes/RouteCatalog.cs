@@ -21,6 +21,7 @@ internal static class RouteCatalog
         PluginsRoutes.Map(routes);
         AlarmsRoutes.Map(routes);
         ChannelRoutes.Map(routes);
+        RuleRoutes.Map(routes);
     }
 
     public static void MapV3(RouteTable routes)

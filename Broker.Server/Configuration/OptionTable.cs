@@ -202,6 +202,8 @@ internal static class OptionTable
             static (o, v) => o.Broker.SysInterval = ParseSeconds(v), static o => Format(o.Broker.SysInterval)),
         new(MqttSection, "sys-topics", "true|false", "Whether $SYS topics are published.",
             static (o, v) => o.Broker.SysTopicsEnabled = ParseBool(v), static o => Format(o.Broker.SysTopicsEnabled)),
+        new(MqttSection, "rule-action-queue-length", "N", "Matched rules whose actions may wait to run; when full, their actions fail (actions.failure) and publishing goes on.",
+            static (o, v) => o.Broker.RuleActionQueueLength = ParseInt(v), static o => Format(o.Broker.RuleActionQueueLength)),
         new(MqttSection, "retainer", "true|false", "Whether the retainer stores retained messages.",
             static (o, v) => o.Broker.RetainerEnabled = ParseBool(v), static o => Format(o.Broker.RetainerEnabled)),
         new(MqttSection, "max-retained-messages", "N", "Retained messages stored (retainer.max_retained_messages); 0 = no limit.",

@@ -99,6 +99,7 @@ public sealed class CommandLineTests
         ["--ignore-loop-deliver", "true", Read(o => o.Broker.IgnoreLoopDeliver), true],
         ["--sys-interval", "0", Read(o => o.Broker.SysInterval), TimeSpan.Zero],
         ["--sys-topics", "false", Read(o => o.Broker.SysTopicsEnabled), false],
+        ["--rule-action-queue-length", "500", Read(o => o.Broker.RuleActionQueueLength), 500],
         ["--retainer", "false", Read(o => o.Broker.RetainerEnabled), false],
         ["--max-retained-messages", "100", Read(o => o.Broker.MaximumRetainedMessages), 100],
         ["--max-retained-payload-size", "2048", Read(o => o.Broker.MaximumRetainedPayloadSize), 2048],
