@@ -74,6 +74,10 @@ public sealed partial class MqttBroker
             connAck.SessionPresent = present && connection.Version != ProtocolVersion.V310;
             connection.OnAttached(session, connAck);
             session.Attach(connection);
+            if (_persistence is not null)
+            {
+                SaveSession(session, 0);
+            }
             Stats.Set(StatId.Sessions, Sessions.Count);
             Stats.Set(StatId.Channels, Sessions.Count);
         }
@@ -94,6 +98,7 @@ public sealed partial class MqttBroker
     /// <summary>Ends a session: its subscriptions leave the trie, its queue is dropped.</summary>
     private void TerminateLocked(Session session)
     {
+        DiscardPersistedSession(session);
         var orphans = new List<QueuedMessage>();
         foreach (SubscriptionEntry entry in session.Terminate(orphans))
         {
@@ -145,6 +150,10 @@ public sealed partial class MqttBroker
             if (sessionEnds)
             {
                 TerminateLocked(session);
+            }
+            else if (detached && _persistence is not null)
+            {
+                SaveSession(session, expiresAt);
             }
         }
 
@@ -316,6 +325,11 @@ public sealed partial class MqttBroker
             UpdateSubscriptionStats();
         }
 
+        if (_persistence is not null)
+        {
+            SaveSession(session, session.ExpiresAt);
+        }
+
         return (ReasonCode)(byte)qos;
     }
 
@@ -340,8 +354,14 @@ public sealed partial class MqttBroker
             }
 
             RemoveRoute(session, entry);
-            return true;
         }
+
+        if (_persistence is not null)
+        {
+            SaveSession(session, session.ExpiresAt);
+        }
+
+        return true;
     }
 
     private void RemoveRoute(Session session, SubscriptionEntry entry)
