@@ -3,6 +3,7 @@ using Broker.Core;
 using Broker.Http;
 using Broker.Http.Auth;
 using Broker.Http.Hosting;
+using Broker.Server.Storage;
 using Broker.Transport.Tcp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -36,27 +37,47 @@ internal sealed class BrokerHost : IAsyncDisposable
         MqttListener = new SocketListener(options.MqttTcp, Broker.RunConnectionAsync, loggerFactory);
         _listeners = [MqttListener];
         DataDirectory = Path.GetFullPath(options.DataDirectory);
-        Security = Configuration.SecurityFile.Open(DataDirectory, options, Broker);
+        // Everything stored is back before a listener accepts; a database that cannot be used stops the start here.
+        Store = SqliteStore.Open(DataDirectory, _logger);
+        try
+        {
+            Security = SecurityTables.Open(Store, DataDirectory, options, Broker, _logger);
+            if (options.ApiEnabled)
+            {
+                Apps = OpenApps(Store, DataDirectory, timeProvider, _logger);
+            }
+
+            Restore();
+        }
+        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidCastException or FormatException or ArgumentException or System.Text.Json.JsonException or IOException)
+        {
+            Store.Dispose();
+            throw new StorageException(Store.Path, "cannot restore: " + ex.Message, ex);
+        }
+
+        Broker.Persistence = Store;
         if (options.ApiEnabled)
         {
-            Apps = new AppStore(Path.Combine(DataDirectory, AppsFileName), timeProvider: timeProvider);
             var listenerInfos = new List<IListenerInfo>();
             foreach (SocketListener listener in _listeners)
             {
                 listenerInfos.Add(new SocketListenerInfo(listener));
             }
 
-            ManagementContext = new ManagementContext(Broker, Apps, () => listenerInfos);
+            ManagementContext = new ManagementContext(Broker, Apps!, () => listenerInfos);
             Api = new ManagementApi(ManagementContext, loggerFactory);
             ApiHost = new HttpListenerHost(Api, options.Api, loggerFactory);
             listenerInfos.Add(ApiHost);
         }
     }
 
-    /// <summary>Users, ACL rules and bans, kept in <c>security.json</c> in the data directory.</summary>
-    internal Configuration.SecurityFile Security { get; }
+    /// <summary>Users, ACL rules and bans, kept in the database.</summary>
+    internal SecurityTables Security { get; }
 
-    /// <summary>The apps file in the data directory.</summary>
+    /// <summary>The database in the data directory (<c>broker.db</c>).</summary>
+    internal SqliteStore Store { get; }
+
+    /// <summary>The apps file of earlier versions, imported once into the database.</summary>
     public const string AppsFileName = "apps.json";
 
     public ServerOptions Options { get; }
@@ -197,6 +218,9 @@ internal sealed class BrokerHost : IAsyncDisposable
             await listener.CloseConnectionsAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        // The sessions' last state (expiry from now) was queued as their connections closed.
+        await FlushStoreAsync().ConfigureAwait(false);
+
         if (graceful && cancellationToken.IsCancellationRequested)
         {
             ServerLog.ShutdownTimedOut(_logger, Options.ShutdownTimeout);
@@ -223,6 +247,76 @@ internal sealed class BrokerHost : IAsyncDisposable
         {
             ServerLog.BrokerDisposeFailed(_logger, ex);
         }
+
+        await Store.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until every write queued so far is on disk (a failed store has logged why already).</summary>
+    public async Task FlushStoreAsync()
+    {
+        try
+        {
+            await Store.FlushAsync().ConfigureAwait(false);
+        }
+        catch (StorageException)
+        {
+            // Logged by the writer when the commit failed.
+        }
+    }
+
+    private static AppStore OpenApps(SqliteStore store, string dataDirectory, TimeProvider? timeProvider, ILogger logger)
+    {
+        string legacy = Path.Combine(dataDirectory, AppsFileName);
+        var persistence = new StoreAppPersistence(store);
+        if (File.Exists(legacy) && !store.HasApps())
+        {
+            IReadOnlyList<ApiApp> imported = new AppStore(legacy, timeProvider: timeProvider).List();
+            persistence.SaveApps(imported);
+            File.Move(legacy, legacy + ".imported", overwrite: true);
+            StoreLog.Imported(logger, legacy, legacy + ".imported");
+        }
+
+        return new AppStore(persistence, store.LoadApps(), timeProvider: timeProvider);
+    }
+
+    /// <summary>Retained messages and persistent sessions back into the broker; sessions expired while it was down are dropped.</summary>
+    private void Restore()
+    {
+        long now = Broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        int retained = 0;
+        foreach ((Broker.Core.Routing.Message message, long expiresAt) in Store.LoadRetained())
+        {
+            if (expiresAt != 0 && expiresAt <= now)
+            {
+                Store.RetainedRemoved(message.Topic);
+                continue;
+            }
+
+            Broker.RestoreRetained(message, expiresAt);
+            retained++;
+        }
+
+        int sessions = 0;
+        int messages = 0;
+        foreach ((Broker.Core.Persistence.PersistedSession session, List<Broker.Core.Persistence.PersistedMessage> queued) in Store.LoadSessions())
+        {
+            if (session.ExpiresAtUnixMilliseconds != 0 && session.ExpiresAtUnixMilliseconds <= now)
+            {
+                Store.SessionDiscarded(session.ClientId);
+                continue;
+            }
+
+            Broker.RestoreSession(session, queued);
+            sessions++;
+            messages += queued.Count;
+        }
+
+        StoreLog.Restored(_logger, Store.Path, Apps?.Count ?? 0, Broker.Users.Count, Broker.Acl.Count, Broker.Banned.Count, retained, sessions, messages);
+    }
+
+    private sealed class StoreAppPersistence(SqliteStore store) : IAppPersistence
+    {
+        public void SaveApps(IReadOnlyList<ApiApp> apps) => store.ReplaceApps(apps);
     }
 
     private string DescribeListeners()
