@@ -55,7 +55,10 @@ internal sealed class BrokerHost : IAsyncDisposable
             throw new StorageException(Store.Path, "cannot restore: " + ex.Message, ex);
         }
 
-        Broker.Persistence = Store;
+        if (options.PersistMessages)
+        {
+            Broker.Persistence = Store;
+        }
         if (options.ApiEnabled)
         {
             var listenerInfos = new List<IListenerInfo>();
