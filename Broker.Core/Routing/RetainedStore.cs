@@ -52,7 +52,8 @@ public sealed class RetainedStore
         // The store outlives the publish, so it keeps an unpooled copy, never a reference to a pooled message.
         Message kept = message.ToUnpooled();
         _messages[message.Topic] = kept;
-        if (_broker.Persistence is { } persistence)
+        // $SYS messages are the broker's own, published again at every start: not stored.
+        if (_broker.Persistence is { } persistence && !kept.IsSystem)
         {
             MqttBroker.RequireDurable(persistence.RetainedSet(kept, _broker.ToUnixMilliseconds(kept.ExpiresAt)));
         }
@@ -82,7 +83,7 @@ public sealed class RetainedStore
 
     private void Persisted(string topic)
     {
-        if (_broker.Persistence is { } persistence)
+        if (_broker.Persistence is { } persistence && !topic.StartsWith("$SYS/", StringComparison.Ordinal))
         {
             MqttBroker.RequireDurable(persistence.RetainedRemoved(topic));
         }
