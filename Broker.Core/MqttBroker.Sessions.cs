@@ -75,6 +75,10 @@ public sealed partial class MqttBroker
             connAck.SessionPresent = present && connection.Version != ProtocolVersion.V310;
             connection.OnAttached(session, connAck);
             session.Attach(connection);
+            if (_persistence is not null)
+            {
+                SaveSession(session, 0);
+            }
             Stats.Set(StatId.Sessions, Sessions.Count);
             Stats.Set(StatId.Channels, Sessions.Count);
         }
@@ -99,6 +103,7 @@ public sealed partial class MqttBroker
     /// <summary>Ends a session: its subscriptions leave the trie, its queue is dropped.</summary>
     private void TerminateLocked(Session session)
     {
+        DiscardPersistedSession(session);
         var orphans = new List<QueuedMessage>();
         foreach (SubscriptionEntry entry in session.Terminate(orphans))
         {
@@ -155,6 +160,10 @@ public sealed partial class MqttBroker
             if (sessionEnds)
             {
                 TerminateLocked(session);
+            }
+            else if (detached && _persistence is not null)
+            {
+                SaveSession(session, expiresAt);
             }
         }
 
@@ -375,6 +384,11 @@ public sealed partial class MqttBroker
             UpdateSubscriptionStats();
         }
 
+        if (_persistence is not null)
+        {
+            SaveSession(session, session.ExpiresAt);
+        }
+
         return (ReasonCode)(byte)qos;
     }
 
@@ -399,8 +413,14 @@ public sealed partial class MqttBroker
             }
 
             RemoveRoute(session, entry);
-            return true;
         }
+
+        if (_persistence is not null)
+        {
+            SaveSession(session, session.ExpiresAt);
+        }
+
+        return true;
     }
 
     private void RemoveRoute(Session session, SubscriptionEntry entry)

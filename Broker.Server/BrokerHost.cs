@@ -6,6 +6,7 @@ using Broker.Http.Channel;
 using Broker.Http.Hosting;
 using Broker.Transport.Connections;
 using Broker.Server.Hosting;
+using Broker.Server.Storage;
 using Broker.Transport.Tcp;
 using Broker.Transport.Tls;
 using Microsoft.Extensions.Logging;
@@ -62,17 +63,38 @@ internal sealed class BrokerHost : IAsyncDisposable
 
         _listeners = [.. listeners];
         DataDirectory = Path.GetFullPath(options.DataDirectory);
-        Security = Configuration.SecurityFile.Open(DataDirectory, options, Broker);
-        RulesFile = Configuration.RulesFile.Open(DataDirectory, Broker, _logger);
+        // Everything stored is back before a listener accepts; a database that cannot be used stops the start here.
+        Store = SqliteStore.Open(DataDirectory, _logger);
+        try
+        {
+            Security = SecurityTables.Open(Store, DataDirectory, options, Broker, _logger);
+            if (options.ApiEnabled)
+            {
+                Apps = OpenApps(Store, DataDirectory, timeProvider, _logger);
+            }
+
+            Restore();
+        }
+        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidCastException or FormatException or ArgumentException or System.Text.Json.JsonException or IOException)
+        {
+            Store.Dispose();
+            throw new StorageException(Store.Path, "cannot restore: " + ex.Message, ex);
+        }
+
+        if (options.PersistMessages)
+        {
+            Broker.Persistence = Store;
+        }
+
+        RulesFile = Configuration.RulesFile.Open(DataDirectory, Store, Broker, _logger);
         if (options.ApiEnabled)
         {
-            Apps = new AppStore(Path.Combine(DataDirectory, AppsFileName), timeProvider: timeProvider);
             foreach (IConnectionListener listener in _listeners)
             {
                 _listenerInfos.Add(new SocketListenerInfo(listener));
             }
 
-            ManagementContext = new ManagementContext(Broker, Apps, () => _listenerInfos);
+            ManagementContext = new ManagementContext(Broker, Apps!, () => _listenerInfos);
             Api = new ManagementApi(ManagementContext, loggerFactory);
             if (options.ApiHttp)
             {
@@ -88,7 +110,7 @@ internal sealed class BrokerHost : IAsyncDisposable
         }
     }
 
-    /// <summary>The cloud-edge channel's file in the data directory (route-created users, clusters, edge services).</summary>
+    /// <summary>The cloud-edge channel's file of earlier versions (route-created users, clusters, edge services), imported once into the database.</summary>
     public const string ChannelFileName = "channel.json";
 
     /// <summary>The cloud-edge channel, or null when it is off.</summary>
@@ -97,13 +119,16 @@ internal sealed class BrokerHost : IAsyncDisposable
     /// <summary>The management API's HTTPS host, once started with <c>--api-https true</c>; null otherwise.</summary>
     public KestrelHost? ApiHttpsHost { get; private set; }
 
-    /// <summary>Users, ACL rules and bans, kept in <c>security.json</c> in the data directory.</summary>
-    internal Configuration.SecurityFile Security { get; }
-
     /// <summary>Rules and resources, kept in <c>rules.json</c> in the data directory.</summary>
     internal Configuration.RulesFile RulesFile { get; }
 
-    /// <summary>The apps file in the data directory.</summary>
+    /// <summary>Users, ACL rules and bans, kept in the database.</summary>
+    internal SecurityTables Security { get; }
+
+    /// <summary>The database in the data directory (<c>broker.db</c>).</summary>
+    internal SqliteStore Store { get; }
+
+    /// <summary>The apps file of earlier versions, imported once into the database.</summary>
     public const string AppsFileName = "apps.json";
 
     public ServerOptions Options { get; }
@@ -283,10 +308,8 @@ internal sealed class BrokerHost : IAsyncDisposable
             await listener.CloseConnectionsAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // Storage hook (issue 5, "flush the database"): every connection has ended here, so no session, retained
-        // message or ban can change any more. The storage being built in Broker.Server/Storage flushes and closes its
-        // database at this point, before Stopped is logged and the process exits; give it what is left of
-        // cancellationToken, and do it even when the grace period ran out (the data must reach the disk either way).
+        // The sessions' last state (expiry from now) was queued as their connections closed.
+        await FlushStoreAsync().ConfigureAwait(false);
 
         if (graceful && cancellationToken.IsCancellationRequested)
         {
@@ -321,6 +344,76 @@ internal sealed class BrokerHost : IAsyncDisposable
         {
             ServerLog.BrokerDisposeFailed(_logger, ex);
         }
+
+        await Store.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until every write queued so far is on disk (a failed store has logged why already).</summary>
+    public async Task FlushStoreAsync()
+    {
+        try
+        {
+            await Store.FlushAsync().ConfigureAwait(false);
+        }
+        catch (StorageException)
+        {
+            // Logged by the writer when the commit failed.
+        }
+    }
+
+    private static AppStore OpenApps(SqliteStore store, string dataDirectory, TimeProvider? timeProvider, ILogger logger)
+    {
+        string legacy = Path.Combine(dataDirectory, AppsFileName);
+        var persistence = new StoreAppPersistence(store);
+        if (File.Exists(legacy) && !store.HasApps())
+        {
+            IReadOnlyList<ApiApp> imported = new AppStore(legacy, timeProvider: timeProvider).List();
+            persistence.SaveApps(imported);
+            File.Move(legacy, legacy + ".imported", overwrite: true);
+            StoreLog.Imported(logger, legacy, legacy + ".imported");
+        }
+
+        return new AppStore(persistence, store.LoadApps(), timeProvider: timeProvider);
+    }
+
+    /// <summary>Retained messages and persistent sessions back into the broker; sessions expired while it was down are dropped.</summary>
+    private void Restore()
+    {
+        long now = Broker.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        int retained = 0;
+        foreach ((Broker.Core.Routing.Message message, long expiresAt) in Store.LoadRetained())
+        {
+            if (expiresAt != 0 && expiresAt <= now)
+            {
+                Store.RetainedRemoved(message.Topic);
+                continue;
+            }
+
+            Broker.RestoreRetained(message, expiresAt);
+            retained++;
+        }
+
+        int sessions = 0;
+        int messages = 0;
+        foreach ((Broker.Core.Persistence.PersistedSession session, List<Broker.Core.Persistence.PersistedMessage> queued) in Store.LoadSessions())
+        {
+            if (session.ExpiresAtUnixMilliseconds != 0 && session.ExpiresAtUnixMilliseconds <= now)
+            {
+                Store.SessionDiscarded(session.ClientId);
+                continue;
+            }
+
+            Broker.RestoreSession(session, queued);
+            sessions++;
+            messages += queued.Count;
+        }
+
+        StoreLog.Restored(_logger, Store.Path, Apps?.Count ?? 0, Broker.Users.Count, Broker.Acl.Count, Broker.Banned.Count, retained, sessions, messages);
+    }
+
+    private sealed class StoreAppPersistence(SqliteStore store) : IAppPersistence
+    {
+        public void SaveApps(IReadOnlyList<ApiApp> apps) => store.ReplaceApps(apps);
     }
 
     /// <summary>The certificate named by the options; a failure is logged as one line and rethrown as <see cref="IOException"/>.</summary>
@@ -339,7 +432,25 @@ internal sealed class BrokerHost : IAsyncDisposable
 
     private CloudEdgeChannel CreateChannel(ServerOptions options, ManagementApi api, ILoggerFactory loggerFactory, TimeProvider? timeProvider)
     {
-        var registry = new ChannelRegistry(Path.Combine(DataDirectory, ChannelFileName));
+        // Route-created entries live in the database (one document); a channel.json of earlier versions is imported once.
+        var registry = new ChannelRegistry();
+        foreach ((string id, byte[] json) in Store.LoadDocuments(ChannelDocumentKind))
+        {
+            if (id == ChannelDocumentId && ChannelRegistry.ReadFile(json) is { } stored)
+            {
+                registry.Import(stored);
+            }
+        }
+
+        string legacy = Path.Combine(DataDirectory, ChannelFileName);
+        if (File.Exists(legacy) && ChannelRegistry.ReadFile(File.ReadAllBytes(legacy)) is { } imported)
+        {
+            registry.Import(imported);
+            SaveChannel(registry);
+            File.Move(legacy, legacy + ".imported", overwrite: true);
+        }
+
+        registry.Changed += () => SaveChannel(registry);
         foreach ((string username, string password) in options.ChannelUsers)
         {
             registry.AddUser(username, password, fromConfig: true);
@@ -357,6 +468,13 @@ internal sealed class BrokerHost : IAsyncDisposable
 
         return new CloudEdgeChannel(api, registry, options.Channel, loggerFactory, timeProvider);
     }
+
+    private const string ChannelDocumentKind = "channel";
+    private const string ChannelDocumentId = "registry";
+
+    /// <summary>Durable before the API answers code 0.</summary>
+    private void SaveChannel(ChannelRegistry registry)
+        => Store.SaveDocumentAsync(ChannelDocumentKind, ChannelDocumentId, ChannelRegistry.WriteFile(registry.Export())).GetAwaiter().GetResult();
 
     private string DescribeListeners()
     {

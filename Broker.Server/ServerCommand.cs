@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Broker.Server.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server;
@@ -66,7 +67,19 @@ internal static class ServerCommand
                 ServerLog.ConfigLoaded(logger, Path.GetFullPath(command.ConfigFile));
             }
 
-            await using var host = new BrokerHost(options, loggerFactory);
+            BrokerHost created;
+            try
+            {
+                created = new BrokerHost(options, loggerFactory);
+            }
+            catch (StorageException ex)
+            {
+                // One line naming the file and SQLite's reason: never start empty over state that could not be read.
+                StoreLog.OpenFailed(logger, ex.FilePath, ex.Reason);
+                return StartFailedExitCode;
+            }
+
+            await using BrokerHost host = created;
             try
             {
                 await host.StartAsync(CancellationToken.None);

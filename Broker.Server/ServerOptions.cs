@@ -99,6 +99,12 @@ internal sealed class ServerOptions
         set => SetPort(MqttWss, value);
     }
 
+    /// <summary>
+    /// Whether retained messages and persistent sessions are written to the database (true). Off, they live in memory
+    /// only (what is stored is still restored); API state (apps, users, ACL, bans) is stored either way.
+    /// </summary>
+    public bool PersistMessages { get; set; } = true;
+
     /// <summary>Where the broker keeps what must survive a restart, <c>./data</c> (relative to the working directory); created at start.</summary>
     public string DataDirectory
     {

@@ -33,6 +33,7 @@ internal sealed class LoadOptions
           --subscribers N        subscribers (fan-out 100)
           --connections N        idle: connections to open (10000)
           --idle-subscribers N   pairs: extra idle connections subscribed to unrelated topics (0)
+          --clean-session true|false  subscribers' Clean Session (true); false: persistent sessions (v5: expiry 300 s)
           --share                fan-out: subscribers join $share/g/... instead of plain subscriptions
           --rate N               total msg/s for all publishers; 0 = as fast as the broker takes them (latency: 1000)
           --broker-pid PID       sample the broker's CPU% and RSS from /proc
@@ -69,6 +70,9 @@ internal sealed class LoadOptions
     public int IdleSubscribers { get; private set; }
 
     public bool Share { get; private set; }
+
+    /// <summary>Subscribers connect with Clean Session 1 (the default) or as persistent sessions.</summary>
+    public bool CleanSession { get; private set; } = true;
 
     public double Rate { get; private set; }
 
@@ -137,6 +141,13 @@ internal sealed class LoadOptions
                 case "--broker-pid": options.BrokerPid = ParseInt(name, value, 1, int.MaxValue); break;
                 case "--json": options.JsonPath = value; break;
                 case "--label": options.Label = value; break;
+                case "--clean-session": options.CleanSession = value switch
+                {
+                    "true" => true,
+                    "false" => false,
+                    _ => throw new FormatException($"{name}: true or false, not {value}"),
+                };
+                    break;
                 default: throw new FormatException($"unknown option '{name}'");
             }
         }

@@ -34,7 +34,7 @@ internal sealed class MqttLoadConnection : IDisposable
     /// <summary>The broker's Receive Maximum (v5 CONNACK), 65535 when it sent none.</summary>
     public int ReceiveMaximum { get; private set; } = 65535;
 
-    public static async Task<MqttLoadConnection> ConnectAsync(EndPoint broker, string clientId, ProtocolVersion version, int bufferSize, int sendBufferSize, CancellationToken cancellationToken)
+    public static async Task<MqttLoadConnection> ConnectAsync(EndPoint broker, string clientId, ProtocolVersion version, int bufferSize, int sendBufferSize, CancellationToken cancellationToken, bool cleanStart = true)
     {
         var socket = new Socket(broker.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (sendBufferSize > 0)
@@ -53,7 +53,9 @@ internal sealed class MqttLoadConnection : IDisposable
             {
                 ProtocolVersion = version,
                 ClientId = clientId,
-                CleanStart = true,
+                CleanStart = cleanStart,
+                // A persistent session needs an expiry in v5 (3.1.1 takes the broker's default).
+                Properties = cleanStart || version != ProtocolVersion.V500 ? null : new MqttProperties { SessionExpiryInterval = 300 },
                 KeepAlive = 0,   // no PINGREQ traffic: idle connections stay silent, as the scenario intends
             });
             await connection.SendAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);

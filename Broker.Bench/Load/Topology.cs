@@ -60,7 +60,7 @@ internal sealed class Topology : IDisposable
     /// Opens <paramref name="count"/> connections, <see cref="ConnectParallelism"/> handshakes at a time. Any failure
     /// throws, unless <paramref name="failures"/> is given: then failed slots stay null and are counted there.
     /// </summary>
-    public static async Task<MqttLoadConnection?[]> ConnectManyAsync(EndPoint broker, string prefix, int count, ProtocolVersion version, int bufferSize, int sendBufferSize, Func<MqttLoadConnection, int, Task>? setup, ConnectFailures? failures, CancellationToken cancellationToken)
+    public static async Task<MqttLoadConnection?[]> ConnectManyAsync(EndPoint broker, string prefix, int count, ProtocolVersion version, int bufferSize, int sendBufferSize, Func<MqttLoadConnection, int, Task>? setup, ConnectFailures? failures, CancellationToken cancellationToken, bool cleanStart = true)
     {
         var connections = new MqttLoadConnection?[count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = ConnectParallelism, CancellationToken = cancellationToken };
@@ -68,7 +68,7 @@ internal sealed class Topology : IDisposable
         {
             try
             {
-                MqttLoadConnection connection = await MqttLoadConnection.ConnectAsync(broker, prefix + i.ToString(CultureInfo.InvariantCulture), version, bufferSize, sendBufferSize, ct).ConfigureAwait(false);
+                MqttLoadConnection connection = await MqttLoadConnection.ConnectAsync(broker, prefix + i.ToString(CultureInfo.InvariantCulture), version, bufferSize, sendBufferSize, ct, cleanStart).ConfigureAwait(false);
                 connections[i] = connection;
                 if (setup is not null)
                 {
@@ -137,7 +137,7 @@ internal sealed class Topology : IDisposable
         }
 
         MqttLoadConnection?[] subscribers = await ConnectManyAsync(broker, prefix + "sub", options.Subscribers, options.Protocol, SubscriberBuffer, 0,
-            (c, i) => c.SubscribeAsync(filters[i], qos, cancellationToken), null, cancellationToken).ConfigureAwait(false);
+            (c, i) => c.SubscribeAsync(filters[i], qos, cancellationToken), null, cancellationToken, options.CleanSession).ConfigureAwait(false);
         Track(subscribers);
         for (int s = 0; s < subscribers.Length; s++)
         {

@@ -153,7 +153,7 @@ internal sealed partial class MqttConnection
                 {
                     // A retransmission of a message we already routed: acknowledge, do not route again [MQTT-4.3.3-9].
                     Counters.Increment(CounterId.PacketsPublishInuse);
-                    EnqueueAck(PacketType.PubRec, packet.PacketIdentifier, ReasonCode.Success);
+                    EnqueuePublishAck(PacketType.PubRec, packet.PacketIdentifier, ReasonCode.Success, 0);
                     return;
                 }
 
@@ -171,15 +171,25 @@ internal sealed partial class MqttConnection
             Message routed = message;
             // Routing takes over our reference (see Message): from here on the message is not ours to touch.
             message = null;
+            bool persistent = _broker.Persistence is not null;
+            if (persistent)
+            {
+                MqttBroker.ResetDurableRequired();
+            }
+
             int delivered = _broker.PublishFromClient(routed, topic);
             ReasonCode ack = delivered == 0 && IsV5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
-            if (packet.QoS == QualityOfService.AtLeastOnce)
+            if (packet.QoS != QualityOfService.AtMostOnce)
             {
-                EnqueueAck(PacketType.PubAck, packet.PacketIdentifier, ack);
-            }
-            else if (packet.QoS == QualityOfService.ExactlyOnce)
-            {
-                EnqueueAck(PacketType.PubRec, packet.PacketIdentifier, ack);
+                PacketType type = packet.QoS == QualityOfService.AtLeastOnce ? PacketType.PubAck : PacketType.PubRec;
+                if (persistent)
+                {
+                    EnqueuePublishAck(type, packet.PacketIdentifier, ack, MqttBroker.DurableRequired);
+                }
+                else
+                {
+                    EnqueueAck(type, packet.PacketIdentifier, ack);
+                }
             }
         }
         finally
@@ -292,7 +302,24 @@ internal sealed partial class MqttConnection
         return message;
     }
 
-    private void EnqueueAck(PacketType type, ushort packetId, ReasonCode reasonCode)
+    /// <summary>
+    /// PUBACK/PUBREC once what the PUBLISH wrote to the persistence (<paramref name="durableRequired"/>, 0 for
+    /// nothing) is durable, and after any ack still waiting; at once when neither holds it back.
+    /// </summary>
+    private void EnqueuePublishAck(PacketType type, ushort packetId, ReasonCode reasonCode, long durableRequired)
+    {
+        Persistence.IBrokerPersistence? persistence = _broker.Persistence;
+        DurableAcks? waiting = _durableAcks;
+        if (persistence is null || ((waiting is null || waiting.IsEmpty) && durableRequired <= persistence.DurableSequence))
+        {
+            EnqueueAck(type, packetId, reasonCode);
+            return;
+        }
+
+        (_durableAcks ??= new DurableAcks(this, persistence)).Add(durableRequired, type, packetId, reasonCode);
+    }
+
+    internal void EnqueueAck(PacketType type, ushort packetId, ReasonCode reasonCode)
         => Outbound.TryEnqueue(new OutboundItem { Kind = OutboundKind.Ack, PacketType = type, PacketIdentifier = packetId, ReasonCode = reasonCode });
 
     private void HandlePubRec(in FixedHeader header, ReadOnlySequence<byte> body)

@@ -33,6 +33,7 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
     private long _receivedPackets;
     private long _receivedBytes;
     private long _receivedMessages;
+    private DurableAcks? _durableAcks;
     private long _sentPackets;
     private long _sentBytes;
     private long _sentMessages;

@@ -93,6 +93,17 @@ public sealed class Message
             IsSystem = IsSystem,
         };
 
+    /// <summary>An unpooled copy with another expiry (a restored message: its stored expiry in this process's clock).</summary>
+    internal Message WithExpiresAt(long expiresAt)
+        => new(TopicBytes, Payload, QoS, Retain, Properties)
+        {
+            PublisherClientId = PublisherClientId,
+            PublisherUserName = PublisherUserName,
+            ExpiresAt = expiresAt,
+            Timestamp = Timestamp,
+            IsSystem = IsSystem,
+        };
+
     /// <summary>
     /// A message that may be held for any time: the same unpooled message when it has no publisher, else an unpooled copy
     /// without the reference to the publishing session (a retained message must not keep an ended session alive) and,

@@ -30,6 +30,7 @@ public sealed class RetainedStore
         {
             if (_messages.TryRemove(message.Topic, out _))
             {
+                Persisted(message.Topic);
                 Changed();
             }
 
@@ -49,9 +50,23 @@ public sealed class RetainedStore
         }
 
         // The store outlives the publish, so it keeps an unpooled copy, never a reference to a pooled message.
-        _messages[message.Topic] = message.ToUnpooled();
+        Message kept = message.ToUnpooled();
+        _messages[message.Topic] = kept;
+        // $SYS messages are the broker's own, published again at every start: not stored.
+        if (_broker.Persistence is { } persistence && !kept.IsSystem)
+        {
+            MqttBroker.RequireDurable(persistence.RetainedSet(kept, _broker.ToUnixMilliseconds(kept.ExpiresAt)));
+        }
+
         Changed();
         return true;
+    }
+
+    /// <summary>Puts back a message read from storage, without writing it again.</summary>
+    internal void Restore(Message message)
+    {
+        _messages[message.Topic] = message.ToUnpooled();
+        Changed();
     }
 
     public bool Remove(string topic)
@@ -59,10 +74,19 @@ public sealed class RetainedStore
         bool removed = _messages.TryRemove(topic, out _);
         if (removed)
         {
+            Persisted(topic);
             Changed();
         }
 
         return removed;
+    }
+
+    private void Persisted(string topic)
+    {
+        if (_broker.Persistence is { } persistence && !topic.StartsWith("$SYS/", StringComparison.Ordinal))
+        {
+            MqttBroker.RequireDurable(persistence.RetainedRemoved(topic));
+        }
     }
 
     public Message? Find(string topic)
@@ -131,7 +155,14 @@ public sealed class RetainedStore
 
     public void Clear()
     {
-        _messages.Clear();
+        foreach (string topic in _messages.Keys)
+        {
+            if (_messages.TryRemove(topic, out _))
+            {
+                Persisted(topic);
+            }
+        }
+
         Changed();
     }
 

@@ -12,8 +12,10 @@ namespace Broker.Core.Sessions;
 /// shared group that picked this session (null for a normal subscription), so that it can go to another member if
 /// this session ends before the client acknowledges it.
 /// </summary>
+/// <remarks><see cref="StoreId"/> is the message's id in the broker's persistence (0: not stored).</remarks>
 internal readonly record struct QueuedMessage(
-    Message Message, QualityOfService QoS, bool Retain, int[]? SubscriptionIdentifiers, SharedGroup<Session, SubscriptionOptions>? SharedGroup = null);
+    Message Message, QualityOfService QoS, bool Retain, int[]? SubscriptionIdentifiers, SharedGroup<Session, SubscriptionOptions>? SharedGroup = null,
+    long StoreId = 0);
 
 /// <summary>Where an outgoing QoS 1/2 message is in its handshake [MQTT-4.3.2], [MQTT-4.3.3].</summary>
 internal enum InflightState : byte
@@ -94,6 +96,15 @@ public sealed partial class Session
 
             counters.Increment(CounterId.MessagesDelivered);
             OnDelivered(message, qos);
+            if (qos != QualityOfService.AtMostOnce && ExpiryInterval != 0 && _broker.Persistence is { } persistence)
+            {
+                // A persistent session's QoS 1/2 message is written before the publisher's PUBACK/PUBREC (the read loop
+                // defers it until this write is durable), connected or not: a crash must not lose an acknowledged message.
+                long id = persistence.MessageQueued(ClientId, message, qos, retain, _broker.ToUnixMilliseconds(message.ExpiresAt));
+                MqttBroker.RequireDurable(id);
+                delivery = delivery with { StoreId = id };
+            }
+
             MqttConnection? connection = _connection;
             if (connection is null)
             {
@@ -126,6 +137,7 @@ public sealed partial class Session
     {
         if (!connection.FitsPacketSize(delivery))
         {
+            ForgetStored(delivery);
             delivery.Message.Release();
             CountDropped(CounterId.DeliveryDroppedTooLarge);
             return;
@@ -151,6 +163,7 @@ public sealed partial class Session
     {
         if (!connection.FitsPacketSize(delivery))
         {
+            ForgetStored(delivery);
             delivery.Message.Release();
             CountDropped(CounterId.DeliveryDroppedTooLarge);
             return;
@@ -198,6 +211,7 @@ public sealed partial class Session
         if (max > 0 && _queue.Count >= max)
         {
             QueuedMessage dropped = _queue.Dequeue();
+            ForgetStored(dropped);
             dropped.Message.Release();
             _queueDropped++;
             CountDropped(dropped.QoS == QualityOfService.AtMostOnce ? CounterId.DeliveryDroppedQos0Msg : CounterId.DeliveryDroppedQueueFull);
@@ -220,6 +234,24 @@ public sealed partial class Session
         if (_gate is { IsClosed: true } && (_connection is null || _queue.Count <= QueueHighWater(_broker.Options.MaximumQueueLength) / 2))
         {
             _gate.Open();
+        }
+    }
+
+    /// <summary>Tells the persistence that a stored message left the session (acknowledged, dropped, expired).</summary>
+    private void ForgetStored(in QueuedMessage delivery)
+    {
+        if (delivery.StoreId != 0)
+        {
+            _broker.Persistence?.MessageRemoved(ClientId, delivery.StoreId);
+        }
+    }
+
+    /// <summary>Puts a message read from storage back at the end of the queue (restore, before any connection).</summary>
+    internal void RestoreQueued(in QueuedMessage delivery)
+    {
+        lock (Sync)
+        {
+            QueueForInsert().Enqueue(delivery);
         }
     }
 
@@ -256,6 +288,7 @@ public sealed partial class Session
             QueuedMessage next = _queue.Dequeue();
             if (next.Message.IsExpired(now))
             {
+                ForgetStored(next);
                 next.Message.Release();
                 CountDropped(CounterId.DeliveryDroppedExpired);
                 continue;
@@ -325,6 +358,9 @@ public sealed partial class Session
                 _deferredCount--;
             }
 
+            // Received by the client: from here only PUBREL is resent, so a restart does not deliver it again.
+            ForgetStored(entry.Delivery);
+            entry.Delivery = entry.Delivery with { StoreId = 0 };
             entry.State = InflightState.AwaitingPubComp;
             entry.SentAt = _broker.TimeProvider.GetTimestamp();
             _inflight[packetId] = entry;
@@ -471,6 +507,7 @@ public sealed partial class Session
     private void RemoveInflightLocked(ushort packetId, in InflightEntry entry)
     {
         _inflight.Remove(packetId);
+        ForgetStored(entry.Delivery);
         entry.Delivery.Message.Release();
         if (entry.Deferred)
         {

@@ -56,6 +56,9 @@ public sealed partial class Session
     /// <summary>Timestamp after which a disconnected session is discarded; 0 while connected.</summary>
     internal long ExpiresAt { get; set; }
 
+    /// <summary>Whether the broker's persistence holds a row for this session (to delete when it ends).</summary>
+    internal bool IsPersisted { get; set; }
+
     /// <summary>Set once the session is discarded: late deliveries are ignored.</summary>
     internal bool IsTerminated { get; set; }
 

@@ -27,6 +27,7 @@ public sealed class AppStore
 
     private readonly Lock _lock = new();
     private readonly string? _filePath;
+    private readonly IAppPersistence? _persistence;
     private readonly int _iterations;
     private readonly TimeProvider _timeProvider;
     private readonly ConcurrentDictionary<string, byte[]> _verified = new(StringComparer.Ordinal);
@@ -43,6 +44,23 @@ public sealed class AppStore
         if (filePath is not null && File.Exists(filePath))
         {
             Load(filePath);
+        }
+    }
+
+    /// <param name="persistence">Where every change is written (durably, before it is visible); <paramref name="apps"/> are the ones it holds.</param>
+    /// <param name="apps">The apps to start with.</param>
+    /// <param name="iterations">PBKDF2 iterations for new secrets.</param>
+    /// <param name="timeProvider">For <c>expired</c>.</param>
+    public AppStore(IAppPersistence persistence, IEnumerable<ApiApp> apps, int iterations = SecretHasher.DefaultIterations, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(persistence);
+        ArgumentNullException.ThrowIfNull(apps);
+        _persistence = persistence;
+        _iterations = iterations;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        foreach (ApiApp app in apps)
+        {
+            _apps[app.AppId] = app;
         }
     }
 
@@ -258,7 +276,13 @@ public sealed class AppStore
     // Called under _lock: the file is written before the new table is published, so what a response reports is on disk.
     private void Commit(Dictionary<string, ApiApp> next)
     {
-        if (_filePath is not null)
+        if (_persistence is not null)
+        {
+            var all = new List<ApiApp>(next.Values);
+            all.Sort(static (a, b) => string.CompareOrdinal(a.AppId, b.AppId));
+            _persistence.SaveApps(all);
+        }
+        else if (_filePath is not null)
         {
             var apps = new List<ApiApp>(next.Values);
             apps.Sort(static (a, b) => string.CompareOrdinal(a.AppId, b.AppId));
@@ -316,4 +340,11 @@ internal static class AtomicFile
 
         File.Move(temporary, path, overwrite: true);
     }
+}
+
+/// <summary>Where an <see cref="AppStore"/> keeps its apps (the server's database).</summary>
+public interface IAppPersistence
+{
+    /// <summary>Replaces every stored app; returns once the change is durable.</summary>
+    public void SaveApps(IReadOnlyList<ApiApp> apps);
 }

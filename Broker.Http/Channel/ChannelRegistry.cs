@@ -266,6 +266,12 @@ public sealed class ChannelRegistry
         return true;
     }
 
+    /// <summary>The JSON form of <paramref name="file"/>, for a store that keeps it.</summary>
+    public static byte[] WriteFile(ChannelFile file) => JsonSerializer.SerializeToUtf8Bytes(file, HttpJsonContext.Default.ChannelFile);
+
+    /// <summary>Reads what <see cref="WriteFile"/> wrote; null for JSON null.</summary>
+    public static ChannelFile? ReadFile(byte[] json) => JsonSerializer.Deserialize(json, HttpJsonContext.Default.ChannelFile);
+
     /// <summary>The route-created entries (not those from configuration), for another store to save.</summary>
     public ChannelFile Export()
     {

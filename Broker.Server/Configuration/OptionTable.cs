@@ -28,6 +28,8 @@ internal static class OptionTable
             static (o, v) => o.Broker.NodeName = v, static o => o.Broker.NodeName),
         new(ServerSection, "data-dir", "DIR", "Directory for persistent state, created at start.",
             static (o, v) => o.DataDirectory = v, static o => o.DataDirectory),
+        new(ServerSection, "persist-messages", "true|false", "Write retained messages and persistent sessions (subscriptions, queued QoS 1/2) to data-dir/broker.db; false keeps them in memory.",
+            static (o, v) => o.PersistMessages = ParseBool(v), static o => Format(o.PersistMessages)),
         new(ServerSection, "log-level", "LEVEL", "Console log level: trace, debug, info, warning, error, critical, none.",
             static (o, v) => o.LogLevel = ParseLogLevel(v), static o => FormatLogLevel(o.LogLevel)),
         new(ServerSection, "shutdown-timeout", "SECONDS", "On SIGINT/SIGTERM, how long clients get to be disconnected before their sockets are aborted.",

@@ -1,51 +1,72 @@
 using System.Text.Json;
 using Broker.Core;
 using Broker.Core.Rules;
+using Broker.Server.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Server.Configuration;
 
 /// <summary>
-/// Keeps the rule engine's rules and resources in <c>rules.json</c> in the data directory, as
-/// <see cref="SecurityFile"/> keeps users: loaded at start (resources first, since rules name them), rewritten whole
-/// (atomically, flushed to disk) on every <see cref="RuleEngine.Changed"/>. Metrics are not kept. An entry that no
-/// longer loads (a hand-edited file) is logged and skipped, never fatal.
+/// Keeps the rule engine's rules and resources in the database (<see cref="SqliteStore"/>, one document of kind
+/// <c>rules</c>), as <see cref="SecurityTables"/> keeps users: loaded at start (resources first, since rules name them),
+/// rewritten whole on every <see cref="RuleEngine.Changed"/>, durable before the API answers. Metrics are not kept. An
+/// entry that no longer loads is logged and skipped, never fatal. A <c>rules.json</c> of earlier versions is imported
+/// once and renamed <c>rules.json.imported</c>.
 /// </summary>
 internal sealed class RulesFile
 {
     public const string FileName = "rules.json";
 
+    private const string DocumentKind = "rules";
+    private const string DocumentId = "all";
+
     private readonly string _path;
+    private readonly SqliteStore _store;
     private readonly MqttBroker _broker;
     private readonly ILogger _logger;
     private readonly Lock _sync = new();
 
-    private RulesFile(string path, MqttBroker broker, ILogger logger)
+    private RulesFile(string path, SqliteStore store, MqttBroker broker, ILogger logger)
     {
         _path = path;
+        _store = store;
         _broker = broker;
         _logger = logger;
     }
 
-    public static RulesFile Open(string dataDirectory, MqttBroker broker, ILogger logger)
+    public static RulesFile Open(string dataDirectory, SqliteStore store, MqttBroker broker, ILogger logger)
     {
-        var file = new RulesFile(Path.Combine(dataDirectory, FileName), broker, logger);
-        file.Load();
+        var file = new RulesFile(Path.Combine(dataDirectory, FileName), store, broker, logger);
+        byte[]? stored = null;
+        foreach ((string id, byte[] json) in store.LoadDocuments(DocumentKind))
+        {
+            if (id == DocumentId)
+            {
+                stored = json;
+            }
+        }
+
+        if (stored is not null)
+        {
+            file.Load(stored);
+        }
+        else if (File.Exists(file._path))
+        {
+            file.Load(File.ReadAllBytes(file._path));
+            file.Save();
+            File.Move(file._path, file._path + ".imported", overwrite: true);
+        }
+
         broker.Rules.Changed += file.Save;
         return file;
     }
 
-    private void Load()
+    private void Load(byte[] content)
     {
-        if (!File.Exists(_path))
-        {
-            return;
-        }
-
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(_path));
+            document = JsonDocument.Parse(content);
         }
         catch (JsonException ex)
         {
@@ -181,20 +202,8 @@ internal sealed class RulesFile
                 json.WriteEndObject();
             }
 
-            string? directory = Path.GetDirectoryName(_path);
-            if (directory is not null)
-            {
-                Directory.CreateDirectory(directory);
-            }
-
-            string temporary = _path + ".tmp";
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(buffer.WrittenSpan);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, _path, overwrite: true);
+            // Durable before the API answers code 0.
+            _store.SaveDocumentAsync(DocumentKind, DocumentId, buffer.WrittenSpan.ToArray()).GetAwaiter().GetResult();
         }
     }
 }

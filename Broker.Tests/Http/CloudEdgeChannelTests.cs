@@ -363,7 +363,8 @@ public sealed class CloudEdgeChannelTests
         JsonElement services = await server.GetAsync("/api/v4/channel/edge_services", cancellationToken);
         JsonElement clusters = await server.GetAsync("/api/v4/channel/clusters", cancellationToken);
         JsonElement users = await server.GetAsync("/api/v4/channel/users", cancellationToken);
-        string file = await File.ReadAllTextAsync(Path.Combine(server.Host.DataDirectory, BrokerHost.ChannelFileName), cancellationToken);
+        // Route-created entries are kept in the database: one document, written before the API answered.
+        string file = System.Text.Encoding.UTF8.GetString(server.Host.Store.LoadDocuments("channel").Single().Json);
         (HttpStatusCode opsLogin, _) = await LoginAsync(server, "ops", "ops-pass", cancellationToken);
         JsonElement deleted = await server.SendAsync(HttpMethod.Delete, "/api/v4/channel/edge_services/n1", null, cancellationToken).ContinueWith(t => t.Result.Body, cancellationToken);
         JsonElement afterDelete = await server.GetAsync("/api/v4/channel/edge_services", cancellationToken);

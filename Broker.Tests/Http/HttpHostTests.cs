@@ -108,8 +108,8 @@ public sealed class HttpHostTests
                 secret = created.GetProperty("data").GetProperty("secret").GetString()!;
             }
 
-            string file = await File.ReadAllTextAsync(Path.Combine(directory, "apps.json"), cancellationToken);
-            Assert.That(file, Does.Not.Contain(secret).And.Not.Contain("\"public\""));
+            string file = Broker.Tests.TestSupport.DatabaseDump.Values(directory, "apps");
+            Assert.That(file, Does.Contain("ops").And.Not.Contain(secret).And.Not.Contain("|public|"));
 
             await using ServerApi second = await ServerApi.StartAsync(o => o.DataDirectory = directory, cancellationToken);
             second.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:" + secret)));

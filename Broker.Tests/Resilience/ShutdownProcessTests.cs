@@ -100,7 +100,7 @@ public sealed partial class ShutdownProcessTests
             UseShellExecute = false,
         };
         foreach (string arg in (string[])[dll, "--bind", "127.0.0.1", "--mqtt-port", "0", "--api-bind", "127.0.0.1", "--api-port", "0",
-            "--data-dir", dataDir, "--shutdown-timeout", "5", "--log-level", "info"])
+            "--ws-port", "0", "--data-dir", dataDir, "--shutdown-timeout", "5", "--log-level", "info"])
         {
             info.ArgumentList.Add(arg);
         }

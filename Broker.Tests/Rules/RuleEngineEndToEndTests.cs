@@ -168,8 +168,9 @@ public sealed class RuleEngineEndToEndTests
                 ruleId = rules.CreateRule(null, """SELECT * FROM "a/#" WHERE qos > 0""", [("data_to_webserver", hookParams.RootElement), ("republish", republishParams.RootElement)], "kept", enabled: false).Id;
             }
 
-            Assert.That(File.Exists(Path.Combine(directory, "rules.json")), Is.True);
             await using var second = new BrokerHost(Options(), NullLoggerFactory.Instance);
+            Assert.That(second.Store.LoadDocuments("rules"), Has.Count.EqualTo(1), "kept in the database, not a file");
+            Assert.That(File.Exists(Path.Combine(directory, "rules.json")), Is.False);
             Rule rule = second.Broker.Rules.FindRule(ruleId)!;
             Assert.That(rule, Is.Not.Null);
             Assert.That(rule.Definition.RawSql, Is.EqualTo("""SELECT * FROM "a/#" WHERE qos > 0"""));
@@ -207,6 +208,7 @@ public sealed class RuleEngineEndToEndTests
 
             Assert.That(host.Broker.Rules.Rules.Select(r => r.Id), Is.EqualTo(new[] { "rule:good" }));
             Assert.That(host.Broker.Rules.Resources, Is.Empty);
+            Assert.That(File.Exists(Path.Combine(directory, "rules.json.imported")), Is.True, "a rules.json of earlier versions is imported once");
         }
         finally
         {

@@ -155,7 +155,8 @@ public sealed class SecurityBootstrapTests
             host.Broker.Banned.Add(BanKind.PeerHost, "10.0.0.1", "abuse", duration: TimeSpan.FromDays(1));
         }
 
-        string text = File.ReadAllText(Path.Combine(data, SecurityFile.FileName));
+        string text = Broker.Tests.TestSupport.DatabaseDump.Values(data, "users", "acl", "banned");
+        Assert.That(text, Does.Contain("alice").And.Contain("old"), "what the API wrote is in the database");
         Assert.That(text, Does.Not.Contain("secret").And.Not.Contain("from/config").And.Not.Contain("\"cfg\""));
 
         var fresh = CommandLine.Parse(["--data-dir", data]).Options!;
