@@ -38,6 +38,10 @@ internal sealed partial class SqliteStore : IBrokerPersistence, IAsyncDisposable
     private const int SchemaVersion = 1;
 
     private readonly ILogger _logger;
+
+    // The writer thread's scratch sets for cancelling inserts and deletes within one batch.
+    private readonly HashSet<long> _removedInBatch = [];
+    private readonly HashSet<long> _cancelledInBatch = [];
     private readonly SqliteConnection _connection;
     private readonly object _queueLock = new();
     private readonly Lock _readLock = new();
@@ -305,11 +309,39 @@ internal sealed partial class SqliteStore : IBrokerPersistence, IAsyncDisposable
 
     private void Commit(List<StoreOperation> batch)
     {
+        // A message queued and acknowledged within one batch (a persistent session that is online and keeps up) needs
+        // neither its insert nor its delete: neither reaches the file. Its PUBACK still waits for this commit.
+        HashSet<long> removed = _removedInBatch;
+        removed.Clear();
+        foreach (StoreOperation operation in batch)
+        {
+            if (operation is MessageRemoveOperation remove)
+            {
+                removed.Add(remove.Id);
+            }
+        }
+
+        HashSet<long> cancelled = _cancelledInBatch;
+        cancelled.Clear();
         Commands commands = _commands!;
         using SqliteTransaction transaction = _connection.BeginTransaction();
         commands.SetTransaction(transaction);
         foreach (StoreOperation operation in batch)
         {
+            if (removed.Count > 0)
+            {
+                if (operation is MessageQueueOperation && removed.Contains(operation.Sequence))
+                {
+                    cancelled.Add(operation.Sequence);
+                    continue;
+                }
+
+                if (operation is MessageRemoveOperation remove && cancelled.Contains(remove.Id))
+                {
+                    continue;
+                }
+            }
+
             operation.Execute(commands);
         }
 

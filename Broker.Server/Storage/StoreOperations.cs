@@ -155,6 +155,9 @@ internal sealed class MessageQueueOperation(
 
 internal sealed class MessageRemoveOperation(long id) : StoreOperation
 {
+    /// <summary>The message's id: the sequence of its <see cref="MessageQueueOperation"/>.</summary>
+    public long Id => id;
+
     public override void Execute(Commands commands) => commands.MessageDelete.Run(id);
 }
 
