@@ -34,6 +34,12 @@ public sealed class WebSocketListenerTests
     [OneTimeTearDown]
     public void DeleteCertificates() => _certificates.Dispose();
 
+    [TestCase("0.0.0.0", 8083, "8083")]
+    [TestCase("::", 8084, "8084")]
+    [TestCase("127.0.0.1", 8083, "127.0.0.1:8083")]
+    public void ListenOn_IsThePortAloneOnEveryAddress_AsEmqxReportsItsWsAndSslListeners(string address, int port, string expected)
+        => Assert.That(StreamListener.FormatListenOn(new IPEndPoint(IPAddress.Parse(address), port)), Is.EqualTo(expected));
+
     [TestCase(false)]
     [TestCase(true)]
     public async Task MqttNetWebSocketClient_ExchangesQoS0AndQoS1_WithATcpClient(bool secure, CancellationToken cancellationToken)

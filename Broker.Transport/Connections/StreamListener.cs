@@ -112,6 +112,15 @@ public sealed class StreamListener : IConnectionListener
 
     public string ListenOn => Volatile.Read(ref _listenOn);
 
+    /// <summary>
+    /// EMQX's <c>listen_on</c>: the port alone for a listener on every address (EMQX 4.4 configures its SSL, WS and WSS
+    /// listeners as <c>8883</c>, <c>8083</c>, <c>8084</c> and reports them so), <c>address:port</c> for a specific one.
+    /// </summary>
+    internal static string FormatListenOn(EndPoint bound)
+        => bound is IPEndPoint ip && (ip.Address.Equals(IPAddress.Any) || ip.Address.Equals(IPAddress.IPv6Any))
+            ? ip.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : bound.ToString()!;
+
     public string Name => Volatile.Read(ref _name);
 
     public int Acceptors { get; }
@@ -165,9 +174,9 @@ public sealed class StreamListener : IConnectionListener
 
             EndPoint bound = socket.LocalEndPoint!;
             Volatile.Write(ref _endPoint, bound);
-            string listenOn = bound.ToString()!;
-            Volatile.Write(ref _listenOn, listenOn);
-            Volatile.Write(ref _name, _baseProtocol + ":" + listenOn);
+            string address = bound.ToString()!;
+            Volatile.Write(ref _listenOn, FormatListenOn(bound));
+            Volatile.Write(ref _name, _baseProtocol + ":" + address);
             Volatile.Write(ref _protocol, FormatProtocol(bound));
             Volatile.Write(ref _listenSocket, socket);
 
