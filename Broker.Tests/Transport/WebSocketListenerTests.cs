@@ -38,7 +38,7 @@ public sealed class WebSocketListenerTests
     [TestCase("::", 8084, "8084")]
     [TestCase("127.0.0.1", 8083, "127.0.0.1:8083")]
     public void ListenOn_IsThePortAloneOnEveryAddress_AsEmqxReportsItsWsAndSslListeners(string address, int port, string expected)
-        => Assert.That(StreamListener.FormatListenOn(new IPEndPoint(IPAddress.Parse(address), port)), Is.EqualTo(expected));
+        => Assert.That(StreamListener.FormatListenOnAddress(new IPEndPoint(IPAddress.Parse(address), port)), Is.EqualTo(expected));
 
     [TestCase(false)]
     [TestCase(true)]
@@ -195,6 +195,7 @@ public sealed class WebSocketListenerTests
         Assert.That(async () => await second.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/mqtt"), cancellationToken), Throws.InstanceOf<WebSocketException>());
         System.Text.Json.JsonElement ws = await TlsListenerTests.ListenerAsync(server, $"mqtt:ws:{port}", cancellationToken);
         Assert.That((ws.GetProperty("current_conns").GetInt32(), ws.GetProperty("max_conns").GetInt32()), Is.EqualTo((1, 1)));
+        Assert.That(ws.GetProperty("shutdown_count").GetProperty("maxlimit").GetInt64(), Is.GreaterThanOrEqualTo(1), "refused as the TCP listener refuses: counted as maxlimit (the client retries its upgrade on a closed connection)");
 
         await first.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken);
         await Poll.UntilAsync(() => server.Host.WsListener!.CurrentConnections == 0, cancellationToken);

@@ -4,7 +4,7 @@ namespace Broker.Transport.Connections;
 /// The close reasons a transport counts in a listener's <c>shutdown_count</c>, named as EMQX 4.4 names them
 /// (esockd counts the <c>{shutdown, Reason}</c> exits of connection processes; the management API reports them).
 /// The broker or the host adds its own (<c>kicked</c>, <c>discarded</c>, <c>takeovered</c>...) through
-/// <see cref="Tcp.SocketListener.RecordShutdown(string)"/>.
+/// <see cref="ConnectionListener.RecordShutdown(string)"/>.
 /// </summary>
 public static class ShutdownReasons
 {

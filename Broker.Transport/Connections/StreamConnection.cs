@@ -16,7 +16,7 @@ namespace Broker.Transport.Connections;
 /// a receive loop copies the stream into the input pipe and a send loop copies the output pipe to the stream, with
 /// the same pipe thresholds as the TCP transport, so the broker sees the same back-pressure whatever the transport.
 /// </summary>
-internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
+internal sealed class StreamConnection : IServedConnection
 {
     private readonly Socket _socket;
     private readonly Stream _stream;

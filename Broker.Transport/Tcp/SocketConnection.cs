@@ -24,7 +24,7 @@ namespace Broker.Transport.Tcp;
 /// - <see cref="DisposeAsync"/>, after the handler returned: completes both handler ends, waits for the output to
 ///   drain within the close timeout, and disposes the socket.
 /// </remarks>
-internal sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
+internal sealed class SocketConnection : IServedConnection
 {
     private readonly Socket _socket;
     private readonly ILogger _logger;

@@ -24,7 +24,7 @@ public sealed class SocketListenerOptions
     /// </summary>
     public static int DefaultAcceptors => Math.Clamp(Environment.ProcessorCount, 1, 4);
 
-    /// <summary>The address and port to bind, <c>0.0.0.0:1883</c>. Port 0 binds an ephemeral port (see <see cref="SocketListener.EndPoint"/>).</summary>
+    /// <summary>The address and port to bind, <c>0.0.0.0:1883</c>. Port 0 binds an ephemeral port (see <see cref="Connections.ConnectionListener.EndPoint"/>).</summary>
     public IPEndPoint EndPoint
     {
         get => _endPoint;
