@@ -21,9 +21,6 @@ public sealed class CodecFuzzTests
 
     private static readonly ProtocolVersion[] s_versions = [ProtocolVersion.V310, ProtocolVersion.V311, ProtocolVersion.V500];
 
-    // Values that sit on the codec's edges: VBI continuation, UTF-8 lead bytes and surrogates, property ids.
-    private static readonly byte[] s_interesting = [0x00, 0x01, 0x02, 0x7F, 0x80, 0x81, 0xC0, 0xED, 0xF4, 0xFF, 0x0B, 0x26, 0x11, 0x23];
-
     public static IEnumerable<TestCaseData> Vectors => PacketVectors.All.Select((v, i) => new TestCaseData(v, i + 1).SetArgDisplayNames(v.Name));
 
     [TestCase(1)]
@@ -52,10 +49,10 @@ public sealed class CodecFuzzTests
     {
         var random = new Random(seed);
         var stats = new Stats();
-        PacketDecoder.TryReadFrame(new ReadOnlySequence<byte>(vector.Bytes), CodecDriver.NoLimit, out FixedHeader header);
+        var mutator = new Fuzz.Mutator(random, []);
         for (int i = 0; i < MutationsPerVector; i++)
         {
-            byte[] input = Mutate(vector.Bytes, header.HeaderLength, random);
+            byte[] input = mutator.Mutate(vector.Bytes);
             ProtocolVersion version = i % 4 == 3 ? s_versions[random.Next(s_versions.Length)] : vector.Version;
             int maximum = random.Next(20) == 0 ? random.Next(1, vector.Bytes.Length + 4) : CodecDriver.NoLimit;
             Check(input, version, maximum, stats, $"{vector.Name} mutation {i}");
@@ -262,63 +259,6 @@ public sealed class CodecFuzzTests
         [PropertyId.RetainAvailable] = 'b', [PropertyId.UserProperty] = 'p', [PropertyId.MaximumPacketSize] = '4',
         [PropertyId.WildcardSubscriptionAvailable] = 'b', [PropertyId.SubscriptionIdentifierAvailable] = 'b', [PropertyId.SharedSubscriptionAvailable] = 'b',
     };
-
-    private static byte[] Mutate(byte[] original, int headerLength, Random random)
-    {
-        var bytes = new List<byte>(original);
-        int mutations = random.Next(1, 4);
-        for (int m = 0; m < mutations; m++)
-        {
-            int at = bytes.Count == 0 ? 0 : random.Next(bytes.Count);
-            switch (random.Next(9))
-            {
-                case 0 when bytes.Count > 0:
-                    bytes[at] ^= (byte)(1 << random.Next(8));
-                    break;
-                case 1 when bytes.Count > 0:
-                    bytes[at] = (byte)random.Next(256);
-                    break;
-                case 2:
-                    bytes.Insert(random.Next(bytes.Count + 1), (byte)random.Next(256));
-                    break;
-                case 3 when bytes.Count > 0:
-                    bytes.RemoveAt(at);
-                    break;
-                case 4:
-                    int keep = random.Next(bytes.Count + 1);
-                    bytes.RemoveRange(keep, bytes.Count - keep);
-                    break;
-                case 5 when bytes.Count > 0:
-                    int count = random.Next(1, Math.Min(8, bytes.Count - at) + 1);
-                    bytes.InsertRange(at, bytes.GetRange(at, count));
-                    break;
-                case 6 when bytes.Count >= 2:
-                    // A length field: a two-byte big-endian integer nudged up or down, or the remaining length byte.
-                    int position = Math.Min(random.Next(3) == 0 ? 1 : at, bytes.Count - 2);
-                    int value = (bytes[position] << 8) | bytes[position + 1];
-                    value += random.Next(5) switch { 0 => -2, 1 => -1, 2 => 1, 3 => 2, _ => 256 };
-                    bytes[position] = (byte)(value >> 8);
-                    bytes[position + 1] = (byte)value;
-                    break;
-                case 7 when bytes.Count > 0:
-                    bytes[at] = s_interesting[random.Next(s_interesting.Length)];
-                    break;
-                case 8 when bytes.Count > 1:
-                    int other = random.Next(bytes.Count);
-                    (bytes[at], bytes[other]) = (bytes[other], bytes[at]);
-                    break;
-            }
-        }
-
-        byte[] mutated = [.. bytes];
-        if (random.Next(2) == 0 && mutated.Length >= headerLength && mutated.Length > 0)
-        {
-            // Re-frame with the true remaining length so the mutation is seen by the body parser.
-            return PacketBuilder.Frame(mutated[0], mutated[headerLength..]);
-        }
-
-        return mutated;
-    }
 
     private sealed class Stats
     {
