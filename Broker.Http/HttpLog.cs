@@ -19,4 +19,7 @@ internal static partial class HttpLog
 
     [LoggerMessage(3004, LogLevel.Warning, "Cloud-edge channel: {Kind} '{Id}' failed: {Reason}")]
     public static partial void UpstreamFailed(ILogger logger, string kind, string id, string reason);
+
+    [LoggerMessage(3005, LogLevel.Warning, "Management API on {Prefix}: a client connected while the listener was starting ({Reason}); starting again.")]
+    public static partial void StartRaced(ILogger logger, string prefix, string reason);
 }

@@ -24,6 +24,7 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
     private HttpListener? _listener;
+    private bool _orphanedSocket;
     private Task _acceptLoop = Task.CompletedTask;
     private Uri _baseAddress;
     private int _current;
@@ -85,11 +86,24 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
             {
                 listener.Close();
                 last = ex;
-                if (_options.Port != 0)
+                if (_options.Port != 0 && !ReleaseOrphanedSocket())
                 {
                     throw new SocketException(ex.ErrorCode, $"Cannot listen on {prefix}: {ex.Message}");
                 }
 
+                continue;
+            }
+            catch (ArgumentNullException ex)
+            {
+                // The managed HttpListener starts accepting in its endpoint listener's constructor before it creates the
+                // lock that accept takes (dotnet/corefx#35191): a client already waiting makes Start throw. The
+                // half-built listener's socket still holds the port until it is finalized; let it go, then start
+                // again. A client arriving in the same microseconds but completing asynchronously hits the same
+                // null lock on a pool thread, which nothing here can catch: that window remains.
+                listener.Close();
+                HttpLog.StartRaced(_logger, prefix, ex.Message);
+                _orphanedSocket = true;
+                ReleaseOrphanedSocket();
                 continue;
             }
 
@@ -101,6 +115,20 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
         }
 
         throw new SocketException((int)SocketError.AddressAlreadyInUse, last?.Message ?? "No free port found.");
+    }
+
+    /// <summary>After a start that raced a client (see <see cref="StartAsync"/>): finalizes the orphaned listening socket; true when there was one.</summary>
+    private bool ReleaseOrphanedSocket()
+    {
+        if (!_orphanedSocket)
+        {
+            return false;
+        }
+
+        // The only way to close a socket that .NET's HttpListener leaked inside its failed constructor.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return true;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken = default)

@@ -156,12 +156,20 @@ public sealed class StorageRestartTests
             process.BeginErrorReadLine();
             try
             {
-                // Ready once both listeners accept: the API's /status answers only after everything was restored.
+                // Ready once it logs that it started (everything restored, every listener up), then both answer. Nothing
+                // connects before that line: .NET's HttpListener on Linux can crash on a client connecting while it
+                // starts (dotnet/corefx#35191).
                 while (true)
                 {
                     if (process.HasExited)
                     {
                         Assert.Fail("The broker exited with " + process.ExitCode + ": " + broker.Output);
+                    }
+
+                    if (!broker.Output.Contains(" started; listeners: ", StringComparison.Ordinal))
+                    {
+                        await Task.Delay(50, cancellationToken);
+                        continue;
                     }
 
                     try
