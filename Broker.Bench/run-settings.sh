@@ -2,7 +2,8 @@
 # What each runtime setting buys: this broker under several settings, same load tool, same pinning as
 # run-side-by-side.sh (broker on core 0, load tool on core 1), rotating the variants for N rounds.
 #
-#   Broker.Bench/run-settings.sh [--rounds 2] [--warmup 2] [--duration 5] [--out Broker.Bench/results/runtime-settings.md]
+#   Broker.Bench/run-settings.sh [--rounds 2] [--warmup 2] [--duration 5] [--variants shipped,pool-io]
+#                                [--out Broker.Bench/results/runtime-settings.md]
 #
 # Variants are environment variables or broker flags on top of the shipped configuration (Broker.Server.csproj and
 # the defaults of Broker.Server): see the table below.
@@ -14,13 +15,15 @@ rounds=2
 warmup=2
 duration=5
 out="$here/results/runtime-settings.md"
+only=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --rounds) rounds="$2"; shift 2 ;;
         --warmup) warmup="$2"; shift 2 ;;
         --duration) duration="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        --variants) only="$2"; shift 2 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
         *) echo "run-settings: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -34,8 +37,13 @@ variants=(
     "tiering-no-pgo|tiered compilation without dynamic PGO|DOTNET_TieredCompilation=1 DOTNET_TieredPGO=0|-"
     "tp-spin|thread-pool workers spin before parking (.NET's default)|DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70|-"
     "pool-io|thread-pool I/O (--inline-io false)|-|--inline-io false"
-    "inline-io|inline I/O (--inline-io true)|-|--inline-io true"
 )
+if [[ -n $only ]]; then
+    kept=()
+    for v in "${variants[@]}"; do [[ ",$only," == *",${v%%|*},"* ]] && kept+=("$v"); done
+    [[ ${#kept[@]} -gt 0 ]] || { echo "run-settings: no variant in --variants $only" >&2; exit 2; }
+    variants=("${kept[@]}")
+fi
 # key | title | load tool arguments | jq figure | figure name
 scenarios=(
     "fan-in-q0|fan-in QoS 0, 8 -> 1|fan-in --qos 0|.delivered_per_s|msg/s"
@@ -43,6 +51,7 @@ scenarios=(
     "fan-out-q0|fan-out QoS 0, 1 -> 100|fan-out --qos 0|.delivered_per_s|msg/s"
     "latency-p50|1 pair at 1,000 msg/s, p50|latency --rate 1000|.latency_p50_us|µs"
     "latency-p99|1 pair at 1,000 msg/s, p99|latency --rate 1000|.latency_p99_us|µs"
+    "idle-10k|10,000 idle connections, connect rate|idle --connections 10000|.connects_per_s|conn/s"
 )
 
 log() { printf '[settings] %s\n' "$*" >&2; }
@@ -100,7 +109,7 @@ median() {   # median FILE-PREFIX JQ
 {
     echo "# Runtime settings: what each one buys"
     echo
-    echo "Produced by \`Broker.Bench/run-settings.sh --rounds $rounds --warmup $warmup --duration $duration\` on $started_at,"
+    echo "Produced by \`Broker.Bench/run-settings.sh --rounds $rounds --warmup $warmup --duration $duration${only:+ --variants $only}\` on $started_at,"
     echo "commit \`$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\`, load average at start $load_at_start."
     echo "Medians of $rounds round(s), broker pinned to core 0, load tool to core 1, 64-byte payloads, MQTT 3.1.1."
     echo "Each cell is the figure and, in brackets, its ratio to *as shipped* (for latency, below 1 is better)."

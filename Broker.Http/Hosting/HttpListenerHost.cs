@@ -225,6 +225,14 @@ public sealed class HttpListenerHost : IManagementHost, IListenerInfo
                     return;
                 }
 
+                if (!Thread.CurrentThread.IsThreadPoolThread)
+                {
+                    // With socket completions inline (the broker's default, --inline-io) the body read resumes on a
+                    // socket event-loop thread; a handler that waits there (a storage commit) would stall every MQTT
+                    // connection of that loop.
+                    await Task.Yield();
+                }
+
                 response = await _api.HandleAsync(ToApiRequest(request, path, rawQuery, body, null, null)).ConfigureAwait(false);
             }
 

@@ -48,7 +48,7 @@ internal static class OptionTable
             static (o, v) => o.MqttTcp.Backlog = ParseInt(v), static o => Format(o.MqttTcp.Backlog)),
         new(ListenerSection, "tcp-write-buffer-size", "BYTES", "Flushed bytes the kernel has not taken yet, per connection, before the broker waits; 0 = no limit.",
             static (o, v) => o.MqttTcp.MaxWriteBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxWriteBufferSize)),
-        new(ListenerSection, "inline-io", "true|false", "Decode, route and send on the socket's I/O thread (one event loop per core) instead of the thread pool.",
+        new(ListenerSection, "inline-io", "true|false", "Decode, route and send on the socket's I/O thread (one event loop per core); false: on the thread pool.",
             static (o, v) => o.MqttTcp.PreferInlineScheduling = ParseBool(v), static o => Format(o.MqttTcp.PreferInlineScheduling)),
 
         // MQTT/SSL listener

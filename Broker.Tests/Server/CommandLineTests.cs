@@ -26,7 +26,7 @@ public sealed class CommandLineTests
         ["--max-connections", "500", Read(o => o.MqttTcp.MaxConnections), 500],
         ["--backlog", "128", Read(o => o.MqttTcp.Backlog), 128],
         ["--tcp-write-buffer-size", "0", Read(o => o.MqttTcp.MaxWriteBufferSize), 0],
-        ["--inline-io", "true", Read(o => o.MqttTcp.PreferInlineScheduling), true],
+        ["--inline-io", "false", Read(o => o.MqttTcp.PreferInlineScheduling), false],
         ["--ssl", "true", Read(o => o.SslEnabled), true],
         ["--ssl-port", "18883", Read(o => o.SslPort), 18883],
         ["--ssl-acceptors", "5", Read(o => o.MqttSsl.Acceptors), 5],
