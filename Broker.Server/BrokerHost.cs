@@ -186,6 +186,19 @@ internal sealed class BrokerHost : IAsyncDisposable
             throw;
         }
 
+        if (Options.JitWarmup)
+        {
+            (TimeSpan elapsed, string? failure) = await JitWarmup.RunAsync(Options.MqttTcp).ConfigureAwait(false);
+            if (failure is null)
+            {
+                ServerLog.WarmupDone(_logger, elapsed.TotalMilliseconds);
+            }
+            else
+            {
+                ServerLog.WarmupFailed(_logger, elapsed.TotalMilliseconds, failure);
+            }
+        }
+
         foreach (IConnectionListener listener in _listeners)
         {
             try

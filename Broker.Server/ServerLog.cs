@@ -36,4 +36,10 @@ internal static partial class ServerLog
     public static partial void HttpsListening(ILogger logger, string address);
     [LoggerMessage(2010, LogLevel.Error, "{File}: {Kind} {Id} could not be restored and is skipped: {Reason}")]
     public static partial void RuleRestoreFailed(ILogger logger, string file, string kind, string id, string reason);
+
+    [LoggerMessage(2011, LogLevel.Debug, "JIT warm-up done in {ElapsedMs:F0} ms.")]
+    public static partial void WarmupDone(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(2012, LogLevel.Warning, "JIT warm-up stopped after {ElapsedMs:F0} ms ({Reason}); the first clients may be slower.")]
+    public static partial void WarmupFailed(ILogger logger, double elapsedMs, string reason);
 }

@@ -30,6 +30,8 @@ internal static class OptionTable
             static (o, v) => o.DataDirectory = v, static o => o.DataDirectory),
         new(ServerSection, "persist-messages", "true|false", "Write retained messages and persistent sessions (subscriptions, queued QoS 1/2) to data-dir/broker.db; false keeps them in memory.",
             static (o, v) => o.PersistMessages = ParseBool(v), static o => Format(o.PersistMessages)),
+        new(ServerSection, "jit-warmup", "true|false", "Before the listeners open, compile the broker's hot paths by running two clients through a private broker on a loopback port.",
+            static (o, v) => o.JitWarmup = ParseBool(v), static o => Format(o.JitWarmup)),
         new(ServerSection, "log-level", "LEVEL", "Console log level: trace, debug, info, warning, error, critical, none.",
             static (o, v) => o.LogLevel = ParseLogLevel(v), static o => FormatLogLevel(o.LogLevel)),
         new(ServerSection, "shutdown-timeout", "SECONDS", "On SIGINT/SIGTERM, how long clients get to be disconnected before their sockets are aborted.",

@@ -18,6 +18,7 @@ public sealed class CommandLineTests
         ["--node-name", "node1@10.0.0.1", Read(o => o.Broker.NodeName), "node1@10.0.0.1"],
         ["--data-dir", "/var/lib/broker", Read(o => o.DataDirectory), "/var/lib/broker"],
         ["--persist-messages", "false", Read(o => o.PersistMessages), false],
+        ["--jit-warmup", "false", Read(o => o.JitWarmup), false],
         ["--log-level", "debug", Read(o => o.LogLevel), LogLevel.Debug],
         ["--shutdown-timeout", "3", Read(o => o.ShutdownTimeout), TimeSpan.FromSeconds(3)],
         ["--bind", "127.0.0.1", Read(o => o.Bind), IPAddress.Loopback],
