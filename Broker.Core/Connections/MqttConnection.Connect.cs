@@ -235,7 +235,7 @@ internal sealed partial class MqttConnection
     internal void OnAttached(Sessions.Session session, ConnAckPacket connAck)
     {
         Session = session;
-        ConnectedAt = _broker.TimeProvider.GetUtcNow();
+        _connectedAtTicks = _broker.TimeProvider.GetUtcNow().UtcTicks;
         // A 3.1/3.1.1 CONNACK that accepts is one of two fixed 4-byte packets: no encoding per connect.
         byte[] bytes = !IsV5 && connAck.ReasonCode == ReasonCode.Success
             ? connAck.SessionPresent ? s_connAckAcceptedSessionPresent : s_connAckAccepted

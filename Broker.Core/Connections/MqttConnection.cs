@@ -29,6 +29,7 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
     private int _closeRequested;
     private DisconnectReason _closeReason;
     private long _lastActivity;
+    private long _connectedAtTicks;
 
     private long _receivedPackets;
     private long _receivedBytes;
@@ -51,7 +52,6 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
         CancellationToken = cancellationToken;
         _createdAt = broker.TimeProvider.GetTimestamp();
         _lastActivity = _createdAt;
-        CreatedAt = broker.TimeProvider.GetUtcNow();
         Outbound = new OutboundQueue(this, this);
         MaximumPacketSize = broker.Options.MaximumPacketSize;
         OutboundWindow = broker.Options.MaximumInflight;
@@ -74,9 +74,8 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
 
     public Session? Session { get; private set; }
 
-    public DateTimeOffset CreatedAt { get; }
-
-    public DateTimeOffset ConnectedAt { get; private set; }
+    /// <summary>When CONNECT was accepted (UTC; kept as ticks, half the size of a <see cref="DateTimeOffset"/>).</summary>
+    public DateTimeOffset ConnectedAt => new(_connectedAtTicks, TimeSpan.Zero);
 
     public bool CleanStart { get; private set; }
 

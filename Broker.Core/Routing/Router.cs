@@ -228,7 +228,7 @@ internal sealed class Router
 
                 if (matches.Count >= LinearSearchLimit)
                 {
-                    (t_index ??= new Dictionary<Session, int>(ReferenceEqualityComparer.Instance))[session] = matches.Count;
+                    (t_index ??= new Dictionary<Session, int>(IdentityComparer<Session>.Instance))[session] = matches.Count;
                 }
             }
 

@@ -88,7 +88,7 @@ public readonly struct SubscriberList<TKey, TValue>
                 return new(longer);
             case Subscriber<TKey, TValue>[] full:
                 // The full array becomes the first chunk as it is: snapshots are immutable, so sharing it is safe.
-                Dictionary<TKey, int> positions = new(ChunkSize * 2, ReferenceEqualityComparer.Instance);
+                Dictionary<TKey, int> positions = new(ChunkSize * 2, IdentityComparer<TKey>.Instance);
                 for (int i = 0; i < full.Length; i++)
                 {
                     positions.Add(full[i].Key, i);

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using Broker.Transport.Connections;
 using Broker.Transport.Diagnostics;
-using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.Tcp;
 
@@ -27,24 +26,22 @@ namespace Broker.Transport.Tcp;
 internal sealed class SocketConnection : IServedConnection
 {
     private readonly Socket _socket;
-    private readonly ILogger _logger;
+    private readonly SocketTransportOptions _options;
     private readonly SocketPipeReader _input;
     private readonly SocketPipeWriter _output;
-    private readonly TimeSpan _closeTimeout;
 
     private int _socketDisposed;
     private int _outputDone;
     private int _endReason;
     private SocketError _endSocketError;
 
-    public SocketConnection(long id, Socket socket, EndPoint? localEndPoint, SocketTransportOptions options, ILogger logger)
+    public SocketConnection(long id, Socket socket, EndPoint? localEndPoint, SocketTransportOptions options)
     {
         Id = id;
         _socket = socket;
-        _logger = logger;
-        _closeTimeout = options.CloseTimeout;
-        _input = new SocketPipeReader(this, options.Pool, options.WaitForData, options.DispatchReads);
-        _output = new SocketPipeWriter(this, options.Pool, options.SenderPool, options.MaxWriteBufferSize);
+        _options = options;
+        _input = new SocketPipeReader(this, options.DispatchReads);
+        _output = new SocketPipeWriter(this);
         RemoteEndPoint = TryGetEndPoint(socket, remote: true);
         LocalEndPoint = localEndPoint ?? TryGetEndPoint(socket, remote: false);
     }
@@ -66,6 +63,9 @@ internal sealed class SocketConnection : IServedConnection
     public Task ServeTask { get; set; } = Task.CompletedTask;
 
     internal Socket Socket => _socket;
+
+    /// <summary>What this listener's connections share (pools, logger, limits).</summary>
+    internal SocketTransportOptions Options => _options;
 
     private bool SocketDisposed => Volatile.Read(ref _socketDisposed) != 0;
 
@@ -105,12 +105,12 @@ internal sealed class SocketConnection : IServedConnection
         {
             try
             {
-                await drained.WaitAsync(_closeTimeout).ConfigureAwait(false);
+                await drained.WaitAsync(_options.CloseTimeout).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
                 // The peer stopped reading: do not let its connection live on without a handler.
-                TransportLog.CloseTimedOut(_logger, Id, _closeTimeout);
+                TransportLog.CloseTimedOut(_options.Logger, Id, _options.CloseTimeout);
                 SetEndReason(ConnectionEndReason.CloseTimeout, overwrite: true);
                 Abort();
             }

@@ -33,7 +33,7 @@ public sealed class SocketListener : ConnectionListener
     public SocketListener(SocketListenerOptions options, Func<IDuplexPipe, ConnectionInfo, CancellationToken, Task> handler, ILoggerFactory? loggerFactory = null)
         : base(options, handler, TcpProtocol, "Broker.Transport.SocketListener", loggerFactory)
     {
-        _transport = new SocketTransportOptions(options);
+        _transport = new SocketTransportOptions(options, Logger);
     }
 
     /// <summary>EMQX's <c>protocol</c>: <c>mqtt:tcp</c>.</summary>
@@ -55,7 +55,7 @@ public sealed class SocketListener : ConnectionListener
         try
         {
             socket.NoDelay = true;
-            connection = new SocketConnection(NextConnectionId(), socket, _sharedLocalEndPoint, _transport, Logger);
+            connection = new SocketConnection(NextConnectionId(), socket, _sharedLocalEndPoint, _transport);
         }
         catch (SocketException)
         {

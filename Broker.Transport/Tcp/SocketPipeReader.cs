@@ -32,8 +32,6 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private const int MaxBytesPerRead = 64 * 1024;
 
     private readonly SocketConnection _connection;
-    private readonly BlockMemoryPool _pool;
-    private readonly bool _waitForData;
     private readonly ReceiveArgs _args;
     private ManualResetValueTaskSourceCore<ReadResult> _source;
 
@@ -56,11 +54,9 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     private Exception? _error;
     private bool _completed;
 
-    public SocketPipeReader(SocketConnection connection, BlockMemoryPool pool, bool waitForData, bool dispatchContinuations)
+    public SocketPipeReader(SocketConnection connection, bool dispatchContinuations)
     {
         _connection = connection;
-        _pool = pool;
-        _waitForData = waitForData;
         _args = new ReceiveArgs(this);
         _source.RunContinuationsAsynchronously = dispatchContinuations;
     }
@@ -261,7 +257,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
             return new ValueTask<ReadResult>(new ReadResult(GetBuffer(), isCanceled: true, isCompleted: false));
         }
 
-        bool completed = _head is null && _waitForData && !_lastReceiveFilledBlock
+        bool completed = _head is null && _connection.Options.WaitForData && !_lastReceiveFilledBlock
             ? TryStart(Operation.WaitForData, Memory<byte>.Empty)
             : TryStart(Operation.Receive, GetReceiveMemory());
         return completed ? ProcessSynchronously() : new ValueTask<ReadResult>(this, _source.Version);
@@ -475,7 +471,7 @@ internal sealed class SocketPipeReader : PipeReader, IValueTaskSource<ReadResult
     {
         // Always a fresh block, never the tail's free space: the tail may be released by AdvanceTo while a receive
         // left by a cancelled read is still writing.
-        BufferSegment block = _pool.RentSegment();
+        BufferSegment block = _connection.Options.Pool.RentSegment();
         _operationBlock = block;
         return block.FreeMemory;
     }

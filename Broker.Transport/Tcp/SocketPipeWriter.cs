@@ -30,11 +30,6 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private static readonly Action<object?> s_onSendCompleted = static state => ((SocketPipeWriter)state!).OnSendCompleted();
 
     private readonly SocketConnection _connection;
-    private readonly BlockMemoryPool _pool;
-    private readonly SocketSenderPool _senderPool;
-    private readonly long _pauseThreshold;
-    private readonly long _resumeThreshold;
-    private readonly object _sync;
     private ManualResetValueTaskSourceCore<FlushResult> _flushSource;
 
     // Writer-owned: written since the last flush.
@@ -42,7 +37,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private BufferSegment? _writeTail;
     private long _unflushed;
 
-    // Shared under _sync while _sending: flushed and not yet sent.
+    // Shared under this writer's lock while _sending: flushed and not yet sent.
     private BufferSegment? _sendHead;
     private BufferSegment? _sendTail;
     private long _unsent;
@@ -56,14 +51,9 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private BufferSegment? _batchEnd;
     private long _batchBytes;
 
-    public SocketPipeWriter(SocketConnection connection, BlockMemoryPool pool, SocketSenderPool senderPool, long pauseThreshold)
+    public SocketPipeWriter(SocketConnection connection)
     {
         _connection = connection;
-        _pool = pool;
-        _senderPool = senderPool;
-        _pauseThreshold = pauseThreshold;
-        _resumeThreshold = pauseThreshold / 2;
-        _sync = this;
 
         // A flush that waited for room resumes on the thread pool, never under the lock of the send that freed it.
         _flushSource.RunContinuationsAsynchronously = true;
@@ -76,7 +66,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     /// <summary>Completes when everything flushed has been sent (or the socket is gone); allocates only when it must wait.</summary>
     public Task WhenDrained()
     {
-        lock (_sync)
+        lock (this)
         {
             if (!_sending)
             {
@@ -102,7 +92,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
             return tail.FreeMemory;
         }
 
-        BufferSegment segment = needed <= BlockMemoryPool.BlockSize ? _pool.RentSegment() : BufferSegment.RentLarge(needed);
+        BufferSegment segment = needed <= BlockMemoryPool.BlockSize ? _connection.Options.Pool.RentSegment() : BufferSegment.RentLarge(needed);
         if (_writeTail is null)
         {
             _writeHead = _writeTail = segment;
@@ -166,7 +156,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         }
         else
         {
-            lock (_sync)
+            lock (this)
             {
                 start = !_sending;
                 if (start)
@@ -190,7 +180,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
             return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
         }
 
-        if (_pauseThreshold > 0 && _sending && Volatile.Read(ref _unsent) > _pauseThreshold)
+        if (_connection.Options.MaxWriteBufferSize > 0 && _sending && Volatile.Read(ref _unsent) > _connection.Options.MaxWriteBufferSize)
         {
             return WaitForRoom(cancellationToken);
         }
@@ -223,7 +213,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
 
         DropUnflushed();
         bool idle;
-        lock (_sync)
+        lock (this)
         {
             _completed = true;
             idle = !_sending;
@@ -252,9 +242,9 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     private ValueTask<FlushResult> WaitForRoom(CancellationToken cancellationToken)
     {
         // Above the pause threshold: wait until the background send brings the backlog under the resume threshold.
-        lock (_sync)
+        lock (this)
         {
-            if (!_sending || _unsent <= _pauseThreshold)
+            if (!_sending || _unsent <= _connection.Options.MaxWriteBufferSize)
             {
                 return new ValueTask<FlushResult>(default(FlushResult));
             }
@@ -298,12 +288,12 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     /// <summary>Sends the queue until it is empty or a send goes asynchronous; runs on the writer's or an I/O thread.</summary>
     private void SendQueued()
     {
-        SocketSender sender = _sender ??= _senderPool.Rent();
+        SocketSender sender = _sender ??= _connection.Options.SenderPool.Rent();
         while (true)
         {
             ReadOnlySequence<byte> batch;
             SendEnd end;
-            lock (_sync)
+            lock (this)
             {
                 if (_sendHead is null || _broken)
                 {
@@ -392,7 +382,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
             return false;
         }
 
-        lock (_sync)
+        lock (this)
         {
             BufferSegment? segment = _sendHead;
             BufferSegment end = _batchEnd!;
@@ -416,7 +406,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
 
             _batchEnd = null;
             _unsent -= _batchBytes;
-            if (_unsent <= _resumeThreshold)
+            if (_unsent <= _connection.Options.ResumeWriteBufferSize)
             {
                 WakeFlush(default);
             }
@@ -430,7 +420,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
         _connection.OnSendError(error);
         _broken = true;
         SendEnd end;
-        lock (_sync)
+        lock (this)
         {
             end = EndSending();
         }
@@ -463,7 +453,7 @@ internal sealed class SocketPipeWriter : PipeWriter, IValueTaskSource<FlushResul
     {
         if (end.Sender is not null)
         {
-            _senderPool.Return(end.Sender);
+            _connection.Options.SenderPool.Return(end.Sender);
         }
 
         end.Drained?.TrySetResult();

@@ -1,13 +1,19 @@
 using System.IO.Pipelines;
 using Broker.Transport.Buffers;
+using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.Tcp;
 
-/// <summary>What a listener's connections share: buffer pools and the settings read once from <see cref="SocketListenerOptions"/>.</summary>
+/// <summary>
+/// What a listener's connections share: buffer pools, the logger and the settings read once from
+/// <see cref="SocketListenerOptions"/>. Connections, readers and writers reach them through one reference rather than
+/// holding copies: bytes per idle connection count.
+/// </summary>
 internal sealed class SocketTransportOptions
 {
-    public SocketTransportOptions(SocketListenerOptions options)
+    public SocketTransportOptions(SocketListenerOptions options, ILogger logger)
     {
+        Logger = logger;
         WaitForData = options.WaitForDataBeforeAllocatingBuffer;
         MaxWriteBufferSize = options.MaxWriteBufferSize;
         CloseTimeout = options.CloseTimeout;
@@ -31,7 +37,13 @@ internal sealed class SocketTransportOptions
     /// <summary>Whether a read's continuation is queued to the thread pool instead of running on the completing thread.</summary>
     public bool DispatchReads { get; }
 
+    /// <summary>Unsent bytes above which a flush waits (0: never).</summary>
     public long MaxWriteBufferSize { get; }
+
+    /// <summary>Unsent bytes at or below which a waiting flush resumes.</summary>
+    public long ResumeWriteBufferSize => MaxWriteBufferSize / 2;
+
+    public ILogger Logger { get; }
 
     public TimeSpan CloseTimeout { get; }
 }
