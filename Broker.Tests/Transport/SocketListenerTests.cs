@@ -389,6 +389,38 @@ public sealed class SocketListenerTests
     }
 
     [Test, CancelAfter(TimeoutMs)]
+    public async Task CloseConnectionsAsync_AfterSomeClosedOutOfOrder_AbortsTheRestAndWaitsForThem(CancellationToken cancellationToken)
+    {
+        // The listener keeps its open connections in a list: closing the newest, the oldest and one in the middle
+        // must leave the others listed, so that shutdown still finds, aborts and waits for every one of them.
+        await using SocketListener listener = await StartAsync((pipe, info, ct) => EchoAsync(pipe, info, CancellationToken.None));
+        var clients = new List<TcpClient>();
+        for (int i = 0; i < 6; i++)
+        {
+            TcpClient client = await ConnectAsync(listener, cancellationToken);
+            await RoundTripAsync(client, "x", cancellationToken);
+            clients.Add(client);
+        }
+
+        foreach (int index in (int[])[5, 0, 3])
+        {
+            clients[index].Dispose();
+        }
+
+        await Poll.UntilAsync(() => listener.CurrentConnections == 3, cancellationToken);
+        await RoundTripAsync(clients[1], "still served", cancellationToken);
+
+        await listener.CloseConnectionsAsync(new CancellationToken(canceled: true));
+
+        Assert.That(listener.CurrentConnections, Is.Zero);
+        foreach (int index in (int[])[1, 2, 4])
+        {
+            Assert.That(await ReadUntilClosedAsync(clients[index], cancellationToken), Is.Zero, $"client {index} was closed by the abort");
+            clients[index].Dispose();
+        }
+    }
+
+    [Test, CancelAfter(TimeoutMs)]
     public async Task PeerStopsReading_CloseTimeoutAbortsTheConnection(CancellationToken cancellationToken)
     {
         byte[] chunk = new byte[64 * 1024];

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -30,9 +29,15 @@ public abstract class ConnectionListener : IConnectionListener
     private readonly IPEndPoint _configuredEndPoint;
     private readonly int _backlog;
     private readonly string _namePrefix;
-    private readonly ConcurrentDictionary<long, IServedConnection> _connections = new();
     private readonly CancellationTokenSource _closingConnections = new();
     private readonly Lock _stateLock = new();
+
+    // The connections being served: an intrusive list under its own lock (no dictionary node per connection, and no
+    // garbage nodes when a dictionary would grow), and a waiter for the list to empty once shutdown asks.
+    private readonly Lock _connectionsLock = new();
+    private ServedConnection? _firstConnection;
+    private int _servedCount;
+    private TaskCompletionSource? _allServed;
 
     private Socket? _listenSocket;
     private Task[] _acceptLoops = [];
@@ -205,21 +210,23 @@ public abstract class ConnectionListener : IConnectionListener
             return;
         }
 
-        // After StopAsync no connection is added, so this sees every connection that will ever be served.
-        var serving = new List<Task>(_connections.Count);
-        foreach (KeyValuePair<long, IServedConnection> entry in _connections)
+        // After StopAsync no connection is added but one finishing its handshake, which is aborted at once and
+        // counted here too.
+        Task allServed;
+        lock (_connectionsLock)
         {
-            serving.Add(entry.Value.ServeTask);
-        }
+            if (_servedCount == 0)
+            {
+                return;
+            }
 
-        if (serving.Count == 0)
-        {
-            return;
+            _allServed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            allServed = _allServed.Task;
         }
 
         try
         {
-            await Task.WhenAll(serving).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await allServed.WaitAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -227,13 +234,22 @@ public abstract class ConnectionListener : IConnectionListener
             // The grace period is over.
         }
 
-        foreach (KeyValuePair<long, IServedConnection> entry in _connections)
+        List<ServedConnection> remaining = [];
+        lock (_connectionsLock)
         {
-            entry.Value.Abort();
+            for (ServedConnection? connection = _firstConnection; connection is not null; connection = connection.Next)
+            {
+                remaining.Add(connection);
+            }
+        }
+
+        foreach (ServedConnection connection in remaining)
+        {
+            connection.Abort();
         }
 
         // Serving never faults, and an aborted connection's handler sees its input end.
-        await Task.WhenAll(serving).ConfigureAwait(false);
+        await allServed.ConfigureAwait(false);
     }
 
     /// <summary>Stops accepting and aborts every open connection; returns when their handlers have returned.</summary>
@@ -276,9 +292,54 @@ public abstract class ConnectionListener : IConnectionListener
     private protected long NextConnectionId() => Interlocked.Increment(ref _nextConnectionId);
 
     /// <summary>A connection to wait for (and abort) on close; call after <see cref="CountAccepted"/>.</summary>
-    private protected void Track(long id, IServedConnection connection) => _connections[id] = connection;
+    private protected void Track(ServedConnection connection)
+    {
+        lock (_connectionsLock)
+        {
+            connection.Next = _firstConnection;
+            if (_firstConnection is not null)
+            {
+                _firstConnection.Previous = connection;
+            }
 
-    private protected void Untrack(long id) => _connections.TryRemove(id, out _);
+            _firstConnection = connection;
+            _servedCount++;
+        }
+    }
+
+    /// <summary>The connection has been served and closed (or never got going); a connection not listed is ignored.</summary>
+    private protected void Untrack(ServedConnection connection)
+    {
+        lock (_connectionsLock)
+        {
+            if (connection.Previous is null && !ReferenceEquals(_firstConnection, connection))
+            {
+                // Not listed (never tracked, or untracked already).
+                return;
+            }
+
+            if (connection.Previous is null)
+            {
+                _firstConnection = connection.Next;
+            }
+            else
+            {
+                connection.Previous.Next = connection.Next;
+            }
+
+            if (connection.Next is not null)
+            {
+                connection.Next.Previous = connection.Previous;
+            }
+
+            connection.Previous = null;
+            connection.Next = null;
+            if (--_servedCount == 0)
+            {
+                _allServed?.TrySetResult();
+            }
+        }
+    }
 
     private protected void CountAccepted() => Interlocked.Increment(ref _acceptedConnections);
 
@@ -290,7 +351,7 @@ public abstract class ConnectionListener : IConnectionListener
     /// the broker set, a kick, wins over what the transport saw; a listener abort stays uncounted, as in esockd), then
     /// untracks it and frees its slot. Never throws. One state machine per connection while it is served.
     /// </summary>
-    private protected async Task ServeConnectionAsync(IServedConnection connection, long id, ConnectionInfo info)
+    private protected async Task ServeConnectionAsync(ServedConnection connection, ConnectionInfo info)
     {
         try
         {
@@ -304,7 +365,7 @@ public abstract class ConnectionListener : IConnectionListener
             }
             catch (Exception ex)
             {
-                TransportLog.HandlerFailed(Logger, id, ex);
+                TransportLog.HandlerFailed(Logger, connection.Id, ex);
             }
 
             await connection.DisposeAsync().ConfigureAwait(false);
@@ -316,18 +377,18 @@ public abstract class ConnectionListener : IConnectionListener
 
             if (Logger.IsEnabled(LogLevel.Debug))
             {
-                TransportLog.ConnectionClosed(Logger, id, reason ?? "aborted");
+                TransportLog.ConnectionClosed(Logger, connection.Id, reason ?? "aborted");
             }
         }
         catch (Exception ex)
         {
             // Closing a connection must not take the listener down; the transports never throw, so this is a bug.
-            TransportLog.ConnectionLoopFailed(Logger, "serve", id, ex);
+            TransportLog.ConnectionLoopFailed(Logger, "serve", connection.Id, ex);
             connection.Abort();
         }
         finally
         {
-            Untrack(id);
+            Untrack(connection);
             ReleaseSlot();
         }
     }
@@ -412,14 +473,28 @@ public abstract class ConnectionListener : IConnectionListener
     }
 }
 
-/// <summary>A connection a <see cref="ConnectionListener"/> waits for on close, and aborts when the grace period ends.</summary>
-internal interface IServedConnection : IDuplexPipe, IAsyncDisposable
+/// <summary>
+/// A connection a <see cref="ConnectionListener"/> serves, waits for on close, and aborts when the grace period ends;
+/// also its place in the listener's list of open connections.
+/// </summary>
+internal abstract class ServedConnection(long id) : IDuplexPipe, IAsyncDisposable
 {
+    /// <summary>The listener's number for this connection, for logs.</summary>
+    public long Id { get; } = id;
+
+    public abstract PipeReader Input { get; }
+
+    public abstract PipeWriter Output { get; }
+
     /// <summary>The close reason for <c>shutdown_count</c>, or null for an abort by the listener's own shutdown.</summary>
-    public string? ShutdownReason { get; }
+    public abstract string? ShutdownReason { get; }
 
-    /// <summary>Completes when the connection has been served and closed; never faults.</summary>
-    public Task ServeTask { get; }
+    /// <summary>Neighbours in the listener's list, under its lock.</summary>
+    internal ServedConnection? Previous { get; set; }
 
-    public void Abort();
+    internal ServedConnection? Next { get; set; }
+
+    public abstract void Abort();
+
+    public abstract ValueTask DisposeAsync();
 }

@@ -16,7 +16,7 @@ namespace Broker.Transport.Connections;
 /// a receive loop copies the stream into the input pipe and a send loop copies the output pipe to the stream, with
 /// the same pipe thresholds as the TCP transport, so the broker sees the same back-pressure whatever the transport.
 /// </summary>
-internal sealed class StreamConnection : IServedConnection
+internal sealed class StreamConnection : ServedConnection
 {
     private readonly Socket _socket;
     private readonly Stream _stream;
@@ -31,8 +31,8 @@ internal sealed class StreamConnection : IServedConnection
     private int _socketDisposed;
 
     public StreamConnection(long id, Socket socket, Stream stream, PipeOptions inputOptions, PipeOptions outputOptions, TimeSpan closeTimeout, ILogger logger)
+        : base(id)
     {
-        Id = id;
         _socket = socket;
         _stream = stream;
         _input = new Pipe(inputOptions);
@@ -41,17 +41,13 @@ internal sealed class StreamConnection : IServedConnection
         _logger = logger;
     }
 
-    public long Id { get; }
+    public override PipeReader Input => _input.Reader;
 
-    public PipeReader Input => _input.Reader;
+    public override PipeWriter Output => _output.Writer;
 
-    public PipeWriter Output => _output.Writer;
-
-    /// <summary>The task of the handler serving this connection.</summary>
-    public Task ServeTask { get; set; } = Task.CompletedTask;
 
     /// <summary>The close reason for <c>shutdown_count</c>, or null for a connection aborted by the listener's shutdown.</summary>
-    public string? ShutdownReason => _aborted && Volatile.Read(ref _endReason) is null ? null : Volatile.Read(ref _endReason) ?? ShutdownReasons.Normal;
+    public override string? ShutdownReason => _aborted && Volatile.Read(ref _endReason) is null ? null : Volatile.Read(ref _endReason) ?? ShutdownReasons.Normal;
 
     public void Start()
     {
@@ -60,7 +56,7 @@ internal sealed class StreamConnection : IServedConnection
     }
 
     /// <summary>Closes the socket now; both loops end and complete the handler's pipes.</summary>
-    public void Abort()
+    public override void Abort()
     {
         _aborted = true;
         DisposeSocket();
@@ -68,7 +64,7 @@ internal sealed class StreamConnection : IServedConnection
     }
 
     /// <summary>After the handler returned: sends what is buffered, closes the WebSocket or TLS session, then the socket.</summary>
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         _input.Reader.Complete();
         _output.Writer.Complete();

@@ -141,7 +141,7 @@ public sealed class StreamListener : ConnectionListener
 
             connection = new StreamConnection(id, socket, stream, _inputOptions, _outputOptions, _closeTimeout, Logger);
             CountAccepted();
-            Track(id, connection);
+            Track(connection);
             if (ClosingToken.IsCancellationRequested)
             {
                 // Shutdown began during the handshake and has already collected the connections to wait for.
@@ -159,7 +159,7 @@ public sealed class StreamListener : ConnectionListener
             };
 
             // From here the connection is the base's to serve, untrack and count down.
-            connection.ServeTask = ServeConnectionAsync(connection, id, info);
+            _ = ServeConnectionAsync(connection, info);
             handedOver = true;
         }
         catch (Exception ex)
@@ -174,7 +174,7 @@ public sealed class StreamListener : ConnectionListener
             {
                 if (connection is not null)
                 {
-                    Untrack(id);
+                    Untrack(connection);
                 }
 
                 ReleaseSlot();

@@ -23,7 +23,7 @@ namespace Broker.Transport.Tcp;
 /// - <see cref="DisposeAsync"/>, after the handler returned: completes both handler ends, waits for the output to
 ///   drain within the close timeout, and disposes the socket.
 /// </remarks>
-internal sealed class SocketConnection : IServedConnection
+internal sealed class SocketConnection : ServedConnection
 {
     private readonly Socket _socket;
     private readonly SocketTransportOptions _options;
@@ -36,8 +36,8 @@ internal sealed class SocketConnection : IServedConnection
     private SocketError _endSocketError;
 
     public SocketConnection(long id, Socket socket, EndPoint? localEndPoint, SocketTransportOptions options)
+        : base(id)
     {
-        Id = id;
         _socket = socket;
         _options = options;
         _input = new SocketPipeReader(this, options.DispatchReads);
@@ -47,20 +47,16 @@ internal sealed class SocketConnection : IServedConnection
     }
 
     /// <summary>The listener's number for this connection, for logs.</summary>
-    public long Id { get; }
-
     public EndPoint? RemoteEndPoint { get; }
 
     public EndPoint? LocalEndPoint { get; }
 
     /// <summary>Bytes from the peer.</summary>
-    public PipeReader Input => _input;
+    public override PipeReader Input => _input;
 
     /// <summary>Bytes to the peer.</summary>
-    public PipeWriter Output => _output;
+    public override PipeWriter Output => _output;
 
-    /// <summary>The task of the handler serving this connection, set by the listener.</summary>
-    public Task ServeTask { get; set; } = Task.CompletedTask;
 
     internal Socket Socket => _socket;
 
@@ -73,7 +69,7 @@ internal sealed class SocketConnection : IServedConnection
     /// The close reason to count in the listener's <c>shutdown_count</c> (<see cref="ShutdownReasons"/>), or null for
     /// a connection aborted by the listener's own shutdown, which esockd does not count either.
     /// </summary>
-    public string? ShutdownReason => (ConnectionEndReason)Volatile.Read(ref _endReason) switch
+    public override string? ShutdownReason => (ConnectionEndReason)Volatile.Read(ref _endReason) switch
     {
         ConnectionEndReason.PeerClosed => ShutdownReasons.TcpClosed,
         ConnectionEndReason.SocketError => MapSocketError(_endSocketError),
@@ -83,7 +79,7 @@ internal sealed class SocketConnection : IServedConnection
     };
 
     /// <summary>Closes the socket now; a pending read fails and flushes report completion. Safe at any time, more than once.</summary>
-    public void Abort()
+    public override void Abort()
     {
         SetEndReason(ConnectionEndReason.Aborted);
         DisposeSocket();
@@ -93,7 +89,7 @@ internal sealed class SocketConnection : IServedConnection
     /// Ends the connection after its handler returned: the output still buffered is sent (bounded by the close
     /// timeout), the socket is shut down and disposed.
     /// </summary>
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         // The handler is gone, so nobody reads or writes its ends any more; completing twice is harmless.
         _input.Complete();

@@ -66,8 +66,8 @@ public sealed class SocketListener : ConnectionListener
         }
 
         CountAccepted();
-        Track(connection.Id, connection);
-        connection.ServeTask = ServeAsync(connection);
+        Track(connection);
+        _ = ServeAsync(connection);
     }
 
     private Task ServeAsync(SocketConnection connection)
@@ -88,6 +88,6 @@ public sealed class SocketListener : ConnectionListener
             ListenerProtocol = TcpProtocol,
         };
 
-        return ServeConnectionAsync(connection, connection.Id, info);
+        return ServeConnectionAsync(connection, info);
     }
 }
