@@ -49,26 +49,38 @@ public sealed partial class MqttBroker
     private void CheckConnections(long now, long frequency)
     {
         long connectTimeout = (long)(Options.ConnectTimeout.TotalSeconds * frequency);
-        // Enumerating the entries takes no snapshot (Keys would copy 10k references a second).
-        foreach (KeyValuePair<MqttConnection, byte> entry in _connections)
+        // A pooled copy, so that closing a connection never happens under the list's lock.
+        MqttConnection[] connections = _connections.Rent(out int count);
+        try
         {
-            MqttConnection connection = entry.Key;
-            if (connection.Session is null)
+            foreach (MqttConnection connection in connections.AsSpan(0, count))
             {
-                if (now - connection.CreatedTimestamp > connectTimeout)
-                {
-                    connection.RequestClose(DisconnectReason.ConnectTimeout, null);
-                }
+                CheckConnection(connection, now, frequency, connectTimeout);
+            }
+        }
+        finally
+        {
+            ConnectionList.Return(connections);
+        }
+    }
 
-                continue;
+    private static void CheckConnection(MqttConnection connection, long now, long frequency, long connectTimeout)
+    {
+        if (connection.Session is null)
+        {
+            if (now - connection.CreatedTimestamp > connectTimeout)
+            {
+                connection.RequestClose(DisconnectReason.ConnectTimeout, null);
             }
 
-            // A client silent for one and a half keep alive periods is gone [MQTT-3.1.2-24].
-            ushort keepAlive = connection.KeepAlive;
-            if (keepAlive > 0 && now - connection.LastActivity > keepAlive * frequency * 3 / 2)
-            {
-                connection.RequestClose(DisconnectReason.KeepAliveTimeout, ReasonCode.KeepAliveTimeout);
-            }
+            return;
+        }
+
+        // A client silent for one and a half keep alive periods is gone [MQTT-3.1.2-24].
+        ushort keepAlive = connection.KeepAlive;
+        if (keepAlive > 0 && now - connection.LastActivity > keepAlive * frequency * 3 / 2)
+        {
+            connection.RequestClose(DisconnectReason.KeepAliveTimeout, ReasonCode.KeepAliveTimeout);
         }
     }
 

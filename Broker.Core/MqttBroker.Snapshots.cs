@@ -15,16 +15,24 @@ public sealed partial class MqttBroker
     /// <summary>Every connected client, in no particular order.</summary>
     public IReadOnlyList<ClientSnapshot> GetClients()
     {
-        var clients = new List<ClientSnapshot>(_connections.Count);
-        foreach (MqttConnection connection in _connections.Keys)
+        MqttConnection[] connections = _connections.Rent(out int count);
+        try
         {
-            if (TrySnapshot(connection) is { } client)
+            var clients = new List<ClientSnapshot>(count);
+            foreach (MqttConnection connection in connections.AsSpan(0, count))
             {
-                clients.Add(client);
+                if (TrySnapshot(connection) is { } client)
+                {
+                    clients.Add(client);
+                }
             }
-        }
 
-        return clients;
+            return clients;
+        }
+        finally
+        {
+            ConnectionList.Return(connections);
+        }
     }
 
     /// <summary>The connected client with this id, or null.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using Broker.Core.Configuration;
 using Broker.Core.Connections;
@@ -20,7 +19,7 @@ namespace Broker.Core;
 public sealed partial class MqttBroker : IAsyncDisposable
 {
     // The value is unused: a connection's own task is RunConnectionAsync's result, and shutdown waits on _drained.
-    private readonly ConcurrentDictionary<MqttConnection, byte> _connections = new();
+    private readonly ConnectionList _connections = new();
     private readonly Router _router;
     private readonly DelayedPublisher _delayed;
     private readonly SysTopics _sys;
@@ -116,7 +115,7 @@ public sealed partial class MqttBroker : IAsyncDisposable
         }
 
         var connection = new MqttConnection(this, transport, info, cancellationToken);
-        _connections[connection] = 0;
+        _connections.Add(connection);
         if (cancellationToken.CanBeCanceled)
         {
             _cancellationWatch.Add(cancellationToken);
@@ -132,14 +131,14 @@ public sealed partial class MqttBroker : IAsyncDisposable
     /// <summary>The last step of <see cref="MqttConnection.RunAsync"/>, whatever happened before.</summary>
     internal void OnConnectionEnded(MqttConnection connection)
     {
-        _connections.TryRemove(connection, out _);
+        int remaining = _connections.Remove(connection);
         Disconnects.Increment(connection.CloseReason);
         if (connection.CancellationToken.CanBeCanceled)
         {
             _cancellationWatch.Remove(connection.CancellationToken);
         }
 
-        if (Volatile.Read(ref _drained) is { } drained && _connections.IsEmpty)
+        if (remaining == 0 && Volatile.Read(ref _drained) is { } drained)
         {
             drained.TrySetResult();
         }
@@ -148,12 +147,20 @@ public sealed partial class MqttBroker : IAsyncDisposable
     /// <summary>A token passed to <see cref="RunConnectionAsync"/> was cancelled: close the connections it was given to.</summary>
     private void OnConnectionTokenCancelled(CancellationToken token)
     {
-        foreach (KeyValuePair<MqttConnection, byte> entry in _connections)
+        MqttConnection[] connections = _connections.Rent(out int count);
+        try
         {
-            if (entry.Key.CancellationToken == token)
+            foreach (MqttConnection connection in connections.AsSpan(0, count))
             {
-                entry.Key.RequestClose(DisconnectReason.ServerShutdown, null);
+                if (connection.CancellationToken == token)
+                {
+                    connection.RequestClose(DisconnectReason.ServerShutdown, null);
+                }
             }
+        }
+        finally
+        {
+            ConnectionList.Return(connections);
         }
     }
 
@@ -214,12 +221,20 @@ public sealed partial class MqttBroker : IAsyncDisposable
         await _housekeeping.DisposeAsync().ConfigureAwait(false);
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _drained, drained);
-        foreach (KeyValuePair<MqttConnection, byte> entry in _connections)
+        MqttConnection[] connections = _connections.Rent(out int count);
+        try
         {
-            entry.Key.RequestClose(DisconnectReason.ServerShutdown, ReasonCode.ServerShuttingDown);
+            foreach (MqttConnection connection in connections.AsSpan(0, count))
+            {
+                connection.RequestClose(DisconnectReason.ServerShutdown, ReasonCode.ServerShuttingDown);
+            }
+        }
+        finally
+        {
+            ConnectionList.Return(connections);
         }
 
-        if (_connections.IsEmpty)
+        if (_connections.Count == 0)
         {
             drained.TrySetResult();
         }

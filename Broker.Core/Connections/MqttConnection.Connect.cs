@@ -15,13 +15,10 @@ internal sealed partial class MqttConnection
     private static readonly byte[] s_connAckAccepted = EncodeV3ConnAck(sessionPresent: false);
     private static readonly byte[] s_connAckAcceptedSessionPresent = EncodeV3ConnAck(sessionPresent: true);
 
-    private Message? _will;
-    private uint _willDelayInterval;
-
     /// <summary>The will to publish if this connection ends abnormally, and its v5 Will Delay Interval.</summary>
-    internal Message? Will => _will;
+    internal Message? Will => Volatile.Read(ref _rare)?.Will;
 
-    internal uint WillDelayInterval => _willDelayInterval;
+    internal uint WillDelayInterval => Volatile.Read(ref _rare)?.WillDelayInterval ?? 0;
 
     /// <summary>
     /// CONNECT [MQTT-3.1.4]: validate, authenticate, take over or create the session, answer CONNACK, then resend
@@ -191,22 +188,21 @@ internal sealed partial class MqttConnection
         }
 
         byte[] properties = PacketEncoder.EncodeMessageProperties(will.Properties);
-        _will = new Message(will.Topic, will.Payload, will.QoS, will.Retain, properties)
+        Rare rare = GetRare();
+        rare.Will = new Message(will.Topic, will.Payload, will.QoS, will.Retain, properties)
         {
             PublisherClientId = clientId,
             PublisherUserName = userName,
             // Expiry counts from publication, so it is kept as an interval until then.
             ExpiresAt = 0,
         };
-        _willExpiryInterval = will.Properties?.MessageExpiryInterval ?? 0;
-        _willDelayInterval = will.Properties?.WillDelayInterval ?? 0;
+        rare.WillExpiryInterval = will.Properties?.MessageExpiryInterval ?? 0;
+        rare.WillDelayInterval = will.Properties?.WillDelayInterval ?? 0;
         DropWillIfDenied(clientId, userName);
         return true;
     }
 
-    private uint _willExpiryInterval;
-
-    internal uint WillExpiryInterval => _willExpiryInterval;
+    internal uint WillExpiryInterval => Volatile.Read(ref _rare)?.WillExpiryInterval ?? 0;
 
     private MqttProperties BuildConnAckProperties(Broker.Core.Configuration.BrokerOptions options, string? assignedClientId)
     {

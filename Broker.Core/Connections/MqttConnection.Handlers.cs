@@ -12,9 +12,6 @@ namespace Broker.Core.Connections;
 
 internal sealed partial class MqttConnection
 {
-    /// <summary>Inbound topic aliases the client set [MQTT-3.3.2.3.4]; connection-scoped, read-loop only.</summary>
-    private Dictionary<ushort, byte[]>? _inboundAliases;
-
     private void HandlePacket(in FixedHeader header, ReadOnlySequence<byte> body)
     {
         if (Volatile.Read(ref _state) == StateAwaitingConnect)
@@ -237,10 +234,10 @@ internal sealed partial class MqttConnection
             ProtocolThrow.Violation(ReasonCode.TopicAliasInvalid, $"Topic alias {alias} is outside 1..Topic Alias Maximum [MQTT-3.3.2-8].");
         }
 
-        _inboundAliases ??= [];
+        Dictionary<ushort, byte[]> inboundAliases = GetRare().InboundAliases ??= [];
         if (topic.IsEmpty)
         {
-            if (!_inboundAliases.TryGetValue(alias, out byte[]? mapped))
+            if (!inboundAliases.TryGetValue(alias, out byte[]? mapped))
             {
                 // 5.0 §3.3.4: an unmapped alias with an empty topic is a Protocol Error (0x94 is for 0 or above the maximum).
                 ProtocolThrow.ProtocolError($"Topic alias {alias} was never set [MQTT-3.3.2-7].");
@@ -249,9 +246,9 @@ internal sealed partial class MqttConnection
             return mapped;
         }
 
-        if (!_inboundAliases.TryGetValue(alias, out byte[]? existing) || !existing.AsSpan().SequenceEqual(topic))
+        if (!inboundAliases.TryGetValue(alias, out byte[]? existing) || !existing.AsSpan().SequenceEqual(topic))
         {
-            _inboundAliases[alias] = topic.ToArray();
+            inboundAliases[alias] = topic.ToArray();
         }
 
         return topic;
@@ -309,14 +306,14 @@ internal sealed partial class MqttConnection
     private void EnqueuePublishAck(PacketType type, ushort packetId, ReasonCode reasonCode, long durableRequired)
     {
         Persistence.IBrokerPersistence? persistence = _broker.Persistence;
-        DurableAcks? waiting = _durableAcks;
+        DurableAcks? waiting = Volatile.Read(ref _rare)?.DurableAcks;
         if (persistence is null || ((waiting is null || waiting.IsEmpty) && durableRequired <= persistence.DurableSequence))
         {
             EnqueueAck(type, packetId, reasonCode);
             return;
         }
 
-        (_durableAcks ??= new DurableAcks(this, persistence)).Add(durableRequired, type, packetId, reasonCode);
+        (waiting ?? (GetRare().DurableAcks ??= new DurableAcks(this, persistence))).Add(durableRequired, type, packetId, reasonCode);
     }
 
     internal void EnqueueAck(PacketType type, ushort packetId, ReasonCode reasonCode)

@@ -9,21 +9,20 @@ namespace Broker.Core.Connections;
 
 internal sealed partial class MqttConnection
 {
-    private AclCache? _aclCache;
-
     /// <summary>Set at CONNECT from the user record: superusers skip the ACL (EMQX's <c>is_superuser</c>).</summary>
     internal bool IsSuperuser { get; private set; }
 
     /// <summary>This client's cached ACL answers, created on the first check that uses the cache.</summary>
-    internal AclCache? AclCache => Volatile.Read(ref _aclCache);
+    internal AclCache? AclCache => Volatile.Read(ref _rare)?.AclCache;
 
     internal AclCache GetOrCreateAclCache()
     {
-        AclCache? cache = Volatile.Read(ref _aclCache);
+        Rare rare = GetRare();
+        AclCache? cache = Volatile.Read(ref rare.AclCache);
         if (cache is null)
         {
             cache = new AclCache();
-            cache = Interlocked.CompareExchange(ref _aclCache, cache, null) ?? cache;
+            cache = Interlocked.CompareExchange(ref rare.AclCache, cache, null) ?? cache;
         }
 
         return cache;
@@ -97,9 +96,9 @@ internal sealed partial class MqttConnection
     /// </summary>
     private void DropWillIfDenied(string clientId, string? userName)
     {
-        if (_will is { } will && !_broker.IsWillAllowed(clientId, userName, IsSuperuser, will.TopicBytes))
+        if (Will is { } will && !_broker.IsWillAllowed(clientId, userName, IsSuperuser, will.TopicBytes))
         {
-            _will = null;
+            GetRare().Will = null;
             Counters.Increment(CounterId.PacketsPublishAuthError);
         }
     }

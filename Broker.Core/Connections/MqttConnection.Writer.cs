@@ -12,12 +12,6 @@ namespace Broker.Core.Connections;
 
 internal sealed partial class MqttConnection
 {
-    /// <summary>Topic aliases we assigned toward the client; touched only by the writer.</summary>
-    private Dictionary<byte[], ushort>? _outboundAliases;
-
-    // Set when CloseAsync waits for the writer to end; the writer completes it when it ends.
-    private TaskCompletionSource? _writerEnded;
-
     /// <summary>Scheduled by the outbound queue when an item arrives for an idle writer.</summary>
     void IThreadPoolWorkItem.Execute() => DrainOutput();
 
@@ -123,13 +117,19 @@ internal sealed partial class MqttConnection
         RequestClose(DisconnectReason.TransportClosed, null);
     }
 
-    private void OnWriterEnded() => Volatile.Read(ref _writerEnded)?.TrySetResult();
+    private void OnWriterEnded()
+    {
+        if (Volatile.Read(ref _rare) is { } rare)
+        {
+            Volatile.Read(ref rare.WriterEnded)?.TrySetResult();
+        }
+    }
 
     /// <summary>Completes when the writer has ended (after <see cref="OutboundQueue.Complete"/>); allocates only here, at close.</summary>
     private Task WhenWriterEnded()
     {
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _writerEnded, ended);
+        Volatile.Write(ref GetRare().WriterEnded, ended);
         if (Outbound.WriterEnded)
         {
             ended.TrySetResult();
@@ -202,7 +202,7 @@ internal sealed partial class MqttConnection
     /// </summary>
     private void ApplyTopicAlias(ref OutgoingPublish publish, Message message)
     {
-        Dictionary<byte[], ushort> aliases = _outboundAliases ??= new Dictionary<byte[], ushort>(ByteArrayComparer.Instance);
+        Dictionary<byte[], ushort> aliases = GetRare().OutboundAliases ??= new Dictionary<byte[], ushort>(ByteArrayComparer.Instance);
         Dictionary<byte[], ushort>.AlternateLookup<ReadOnlySpan<byte>> lookup = aliases.GetAlternateLookup<ReadOnlySpan<byte>>();
         if (lookup.TryGetValue(message.TopicBytes, out ushort alias))
         {

@@ -24,8 +24,11 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
     private readonly IDuplexPipe _transport;
     private readonly long _createdAt;
     private int _state;
-    private CongestionGate? _stalledGate;
-    private long _stalledClosings;
+    private Rare? _rare;
+
+    // Neighbours in the broker's ConnectionList, under its lock.
+    internal MqttConnection? PreviousInList;
+    internal MqttConnection? NextInList;
     private int _closeRequested;
     private DisconnectReason _closeReason;
     private long _lastActivity;
@@ -34,7 +37,6 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
     private long _receivedPackets;
     private long _receivedBytes;
     private long _receivedMessages;
-    private DurableAcks? _durableAcks;
     private long _sentPackets;
     private long _sentBytes;
     private long _sentMessages;
@@ -142,20 +144,19 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
         {
             try
             {
-                PipeReader input = _transport.Input;
+                // No locals live across these awaits: every one would be a field of this method's state machine, which
+                // an idle connection holds while it waits (a ReadResult alone is 32 bytes).
                 while (true)
                 {
-                    if (CongestionGate.TakeMet() is { } gate && !ReferenceEquals(gate.Owner, this) && !ReferenceEquals(gate.Owner, Session)
-                        && !(ReferenceEquals(gate, _stalledGate) && gate.Closings == _stalledClosings))
+                    // What the last read routed may have filled a subscriber's queue: then stop reading (TCP pushes
+                    // back on this publisher) until it drains, bounded so that a subscriber that stopped reading cannot
+                    // stall us for good.
+                    if (CongestionGate.AnyMet)
                     {
-                        // What we just routed filled a subscriber's queue: stop reading (TCP pushes back on this publisher)
-                        // until it drains, bounded so that a subscriber that stopped reading cannot stall us for good.
-                        await WaitForGateAsync(gate, CancellationToken).ConfigureAwait(false);
+                        await WaitForGateAsync(CancellationToken).ConfigureAwait(false);
                     }
 
-                    ReadResult result = await input.ReadAsync().ConfigureAwait(false);
-                    CongestionGate.Forget();
-                    if (!HandleRead(input, result))
+                    if (!HandleRead(await _transport.Input.ReadAsync().ConfigureAwait(false)))
                     {
                         break;
                     }
@@ -187,9 +188,24 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Handles the packets of one read; false when the connection is to end.</summary>
-    private bool HandleRead(PipeReader input, in ReadResult result)
+    /// <summary>
+    /// The gate a subscriber closed during the last read, if this connection should wait for it: not its own (a
+    /// client publishing to itself), and not one it already waited out in vain until that one has drained once.
+    /// </summary>
+    private CongestionGate? TakeGateToWaitFor()
     {
+        CongestionGate? gate = CongestionGate.TakeMet();
+        return gate is null || ReferenceEquals(gate.Owner, this) || ReferenceEquals(gate.Owner, Session)
+            || (Volatile.Read(ref _rare) is { } rare && ReferenceEquals(gate, rare.StalledGate) && gate.Closings == rare.StalledClosings)
+            ? null
+            : gate;
+    }
+
+    /// <summary>Handles the packets of one read; false when the connection is to end.</summary>
+    private bool HandleRead(in ReadResult result)
+    {
+        CongestionGate.Forget();
+        PipeReader input = _transport.Input;
         ReadOnlySequence<byte> buffer = result.Buffer;
         Volatile.Write(ref _lastActivity, _broker.TimeProvider.GetTimestamp());
         if (Volatile.Read(ref _closeRequested) != 0)
@@ -259,8 +275,14 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
         return true;
     }
 
-    private async Task WaitForGateAsync(CongestionGate gate, CancellationToken cancellationToken)
+    /// <summary>Waits, at most a second, for the gate <see cref="TakeGateToWaitFor"/> returns to open.</summary>
+    private async Task WaitForGateAsync(CancellationToken cancellationToken)
     {
+        if (TakeGateToWaitFor() is not { } gate)
+        {
+            return;
+        }
+
         _broker.CountPublisherPause();
         try
         {
@@ -271,8 +293,9 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
         {
             // The consumer is not draining: go on, and do not wait on it again until it has drained once; its queue
             // limits drop what does not fit, as they would without back-pressure.
-            _stalledGate = gate;
-            _stalledClosings = gate.Closings;
+            Rare rare = GetRare();
+            rare.StalledGate = gate;
+            rare.StalledClosings = gate.Closings;
         }
     }
 
@@ -389,5 +412,40 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
             SubscriptionIdentifiers = IsV5 ? delivery.SubscriptionIdentifiers : default,
         };
         return PacketEncoder.GetPublishSize(publish, Version) <= ClientMaximumPacketSize;
+    }
+
+    /// <summary>The connection's rarely used state, created the first time any of it is set.</summary>
+    private Rare GetRare()
+    {
+        Rare? rare = Volatile.Read(ref _rare);
+        return rare ?? Interlocked.CompareExchange(ref _rare, rare = new Rare(), null) ?? rare;
+    }
+
+    /// <summary>
+    /// State most connections never use (a will, topic aliases, ACL answers, acks waiting for the store, a stalled
+    /// subscriber, the close waiter), in one object made on first use: an idle connection holds one null reference
+    /// instead of ten fields. Fields, so that the ACL cache and the writer's waiter can be set with interlocked calls.
+    /// </summary>
+    private sealed class Rare
+    {
+        public Message? Will;
+        public uint WillDelayInterval;
+        public uint WillExpiryInterval;
+        public Security.AclCache? AclCache;
+
+        /// <summary>Inbound topic aliases the client set [MQTT-3.3.2.3.4]; connection-scoped, read loop only.</summary>
+        public Dictionary<ushort, byte[]>? InboundAliases;
+
+        /// <summary>Topic aliases we assigned toward the client; touched only by the writer.</summary>
+        public Dictionary<byte[], ushort>? OutboundAliases;
+
+        public DurableAcks? DurableAcks;
+
+        /// <summary>A subscriber's gate this connection waited out in vain, and how often it had closed then.</summary>
+        public CongestionGate? StalledGate;
+        public long StalledClosings;
+
+        /// <summary>Set when CloseAsync waits for the writer to end; the writer completes it when it ends.</summary>
+        public TaskCompletionSource? WriterEnded;
     }
 }

@@ -368,17 +368,8 @@ public abstract class ConnectionListener : IConnectionListener
                 TransportLog.HandlerFailed(Logger, connection.Id, ex);
             }
 
-            await connection.DisposeAsync().ConfigureAwait(false);
-            string? reason = connection.ShutdownReason is null ? null : info.ShutdownReason ?? connection.ShutdownReason;
-            if (reason is not null)
-            {
-                ShutdownCount.Record(reason);
-            }
-
-            if (Logger.IsEnabled(LogLevel.Debug))
-            {
-                TransportLog.ConnectionClosed(Logger, connection.Id, reason ?? "aborted");
-            }
+            // A Task, like the handler's: one awaiter field in this state machine, which every open connection holds.
+            await CloseServedAsync(connection, info).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -390,6 +381,22 @@ public abstract class ConnectionListener : IConnectionListener
         {
             Untrack(connection);
             ReleaseSlot();
+        }
+    }
+
+    /// <summary>After the handler: closes the connection and counts why it ended.</summary>
+    private async Task CloseServedAsync(ServedConnection connection, ConnectionInfo info)
+    {
+        await connection.DisposeAsync().ConfigureAwait(false);
+        string? reason = connection.ShutdownReason is null ? null : info.ShutdownReason ?? connection.ShutdownReason;
+        if (reason is not null)
+        {
+            ShutdownCount.Record(reason);
+        }
+
+        if (Logger.IsEnabled(LogLevel.Debug))
+        {
+            TransportLog.ConnectionClosed(Logger, connection.Id, reason ?? "aborted");
         }
     }
 
