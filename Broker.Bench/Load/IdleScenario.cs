@@ -25,7 +25,7 @@ internal static class IdleScenario
         string prefix = string.Create(CultureInfo.InvariantCulture, $"load{Environment.ProcessId}-idle");
         using var progress = new Timer(_ => Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{Stopwatch.GetElapsedTime(started).TotalSeconds,5:F1}s connecting...   ")), null, 1000, 1000);
         var failures = new ConnectFailures();
-        MqttLoadConnection?[] connections = await Topology.ConnectManyAsync(endPoint, prefix, options.Connections, options.Protocol, 256, 0, null, failures, cancellationToken).ConfigureAwait(false);
+        MqttLoadConnection?[] connections = await Topology.ConnectManyAsync(endPoint, prefix, options.Connections, options.Protocol, 256, 0, null, failures, cancellationToken, noDelay: false).ConfigureAwait(false);
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         ProcessSample? connected = broker?.TrySample();
         await progress.DisposeAsync().ConfigureAwait(false);
