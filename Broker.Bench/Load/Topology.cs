@@ -15,7 +15,7 @@ internal sealed class Topology : IDisposable
     private const int PublisherBuffer = 16 * 1024;
     private const int IdleBuffer = 256;
     private const int PublisherSendBuffer = 256 * 1024;
-    private const int ConnectParallelism = 64;
+    public const int ConnectParallelism = 64;
 
     public List<Publisher> Publishers { get; } = [];
 
@@ -197,10 +197,12 @@ internal sealed class ConnectFailures
 
     public string? First => Volatile.Read(ref _first);
 
-    public void Add(Exception exception)
+    public void Add(Exception exception) => Add(exception.Message);
+
+    public void Add(string reason)
     {
         Interlocked.Increment(ref _count);
-        Interlocked.CompareExchange(ref _first, exception.Message, null);
+        Interlocked.CompareExchange(ref _first, reason, null);
     }
 }
 
