@@ -114,7 +114,13 @@ internal static class EpollConnector
                 for (int e = 0; e < ready; e++)
                 {
                     uint flags = BinaryPrimitives.ReadUInt32LittleEndian(events.AsSpan(e * s_eventSize));
-                    int s = (int)BinaryPrimitives.ReadUInt64LittleEndian(events.AsSpan((e * s_eventSize) + s_dataOffset));
+                    ulong data = BinaryPrimitives.ReadUInt64LittleEndian(events.AsSpan((e * s_eventSize) + s_dataOffset));
+                    int s = (int)(uint)data;
+                    if (slots[s].Fd != (int)(data >> 32) || slots[s].State == SlotState.Idle)
+                    {
+                        continue;   // a held connection, still in the set (e.g. writable again once the broker ACKed): not the slot's current one
+                    }
+
                     if (!Advance(slots[s], flags) && !StartNext(s))
                     {
                         active--;
@@ -160,7 +166,7 @@ internal static class EpollConnector
                     }
 
                     BinaryPrimitives.WriteUInt32LittleEndian(registration, EpollIn | EpollOut | EpollEt);
-                    BinaryPrimitives.WriteUInt64LittleEndian(registration.AsSpan(s_dataOffset), (ulong)s);
+                    BinaryPrimitives.WriteUInt64LittleEndian(registration.AsSpan(s_dataOffset), ((ulong)(uint)fd << 32) | (uint)s);
                     if (EpollCtl(epoll, EpollCtlAdd, fd, registration) < 0)
                     {
                         Fail(slot, Error("epoll_ctl", Marshal.GetLastPInvokeError()));
