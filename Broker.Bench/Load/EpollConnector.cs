@@ -19,7 +19,8 @@ namespace Broker.Bench.Load;
 /// recv); this makes 5: socket (non-blocking from the start), connect, send (a loopback connect has completed by the
 /// time connect returns EINPROGRESS; when it has not, send says EAGAIN and the CONNECT goes on EPOLLOUT), epoll_ctl
 /// (edge-triggered, in and out) and one recv on EPOLLIN. The connections are file descriptors held until
-/// <see cref="AbortAll"/> closes them with RST (SO_LINGER 0).
+/// <see cref="EpollConnections.Abort"/> closes them with RST (SO_LINGER 0), and then the epoll set (closing it while it
+/// holds thousands of descriptors takes measurable time: after the measured window, not in it).
 /// </summary>
 internal static class EpollConnector
 {
@@ -65,7 +66,7 @@ internal static class EpollConnector
     /// Connects <paramref name="count"/> clients; returns their descriptors, -1 where the attempt failed (counted in
     /// <paramref name="failures"/>). Blocks the calling thread: run it on a thread of its own.
     /// </summary>
-    public static int[] ConnectAll(IPEndPoint broker, ConnectTemplate template, int count, int parallelism, ConnectFailures failures, CancellationToken cancellationToken)
+    public static EpollConnections ConnectAll(IPEndPoint broker, ConnectTemplate template, int count, int parallelism, ConnectFailures failures, CancellationToken cancellationToken)
     {
         var fds = new int[count];
         Array.Fill(fds, -1);
@@ -128,7 +129,7 @@ internal static class EpollConnector
                 }
             }
 
-            return fds;
+            return new EpollConnections(epoll, fds);
 
             // Opens the next connection in slot s; false when none are left to open.
             bool StartNext(int s)
@@ -298,17 +299,13 @@ internal static class EpollConnector
         }
         catch
         {
-            AbortAll(fds);
+            new EpollConnections(epoll, fds).Abort();
             throw;
-        }
-        finally
-        {
-            _ = Close(epoll);   // the held connections leave the set when it closes
         }
     }
 
-    /// <summary>Closes every open descriptor with RST (SO_LINGER on, 0 s): no TIME_WAIT left for the next run.</summary>
-    public static void AbortAll(int[] fds)
+    /// <summary>Closes every open descriptor with RST (SO_LINGER on, 0 s), then the epoll set.</summary>
+    public static void Abort(int epoll, int[] fds)
     {
         byte[] linger = new byte[8];   // struct linger { int l_onoff = 1; int l_linger = 0; }
         BinaryPrimitives.WriteInt32LittleEndian(linger, 1);
@@ -321,6 +318,8 @@ internal static class EpollConnector
                 fds[i] = -1;
             }
         }
+
+        _ = Close(epoll);
     }
 
     private static int SocketError(int fd)
@@ -376,5 +375,23 @@ internal static class EpollConnector
         public int Received { get; set; }
 
         public SlotState State { get; set; }
+    }
+}
+
+/// <summary>The connections <see cref="EpollConnector.ConnectAll"/> opened (-1 for failed ones) and its epoll set.</summary>
+internal sealed class EpollConnections(int epoll, int[] descriptors)
+{
+    private int _epoll = epoll;
+
+    public int[] Descriptors { get; } = descriptors;
+
+    /// <summary>Closes the connections with RST and then the epoll set; idempotent.</summary>
+    public void Abort()
+    {
+        if (_epoll >= 0)
+        {
+            EpollConnector.Abort(_epoll, Descriptors);
+            _epoll = -1;
+        }
     }
 }

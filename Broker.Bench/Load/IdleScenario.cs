@@ -28,11 +28,11 @@ internal static class IdleScenario
         using var progress = new Timer(_ => Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{Stopwatch.GetElapsedTime(started).TotalSeconds,5:F1}s connecting...   ")), null, 1000, 1000);
         var failures = new ConnectFailures();
         MqttLoadConnection?[] connections = [];
-        int[] descriptors = [];
+        EpollConnections? held = null;
         if (options.EpollConnect && EpollConnector.IsSupported(endPoint))
         {
             var template = new ConnectTemplate(prefix, options.Connections, options.Protocol, cleanStart: true);
-            descriptors = await Task.Factory.StartNew(
+            held = await Task.Factory.StartNew(
                 () => EpollConnector.ConnectAll((IPEndPoint)endPoint, template, options.Connections, Topology.ConnectParallelism, failures, cancellationToken),
                 cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
@@ -70,7 +70,7 @@ internal static class IdleScenario
                 connection?.Abort();
             }
 
-            EpollConnector.AbortAll(descriptors);
+            held?.Abort();
 
             Console.Error.WriteLine();
         }
