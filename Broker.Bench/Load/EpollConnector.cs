@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Broker.Core.Codec;
 using Broker.Core.Packets;
@@ -66,6 +67,7 @@ internal static class EpollConnector
     /// Connects <paramref name="count"/> clients; returns their descriptors, -1 where the attempt failed (counted in
     /// <paramref name="failures"/>). Blocks the calling thread: run it on a thread of its own.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static EpollConnections ConnectAll(IPEndPoint broker, ConnectTemplate template, int count, int parallelism, ConnectFailures failures, CancellationToken cancellationToken)
     {
         var fds = new int[count];
@@ -132,6 +134,7 @@ internal static class EpollConnector
             return new EpollConnections(epoll, fds);
 
             // Opens the next connection in slot s; false when none are left to open.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             bool StartNext(int s)
             {
                 Slot slot = slots[s];
@@ -181,6 +184,7 @@ internal static class EpollConnector
             }
 
             // Handles one readiness event; false when the slot's connection is done (held or failed).
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             bool Advance(Slot slot, uint flags)
             {
                 if (slot.State == SlotState.Connecting)
@@ -216,6 +220,7 @@ internal static class EpollConnector
             }
 
             // Sends the CONNECT unless the connect is still in progress; false when the slot failed.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             bool TrySend(Slot slot)
             {
                 int sent = (int)Send(slot.Fd, slot.Packet, slot.Packet.Length, MsgNoSignal);
@@ -236,6 +241,7 @@ internal static class EpollConnector
                 return false;
             }
 
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             bool Receive(Slot slot)
             {
                 while (true)
@@ -290,6 +296,7 @@ internal static class EpollConnector
                 }
             }
 
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Fail(Slot slot, string reason)
             {
                 failures.Add(reason);
