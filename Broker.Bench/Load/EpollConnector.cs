@@ -64,8 +64,8 @@ internal static class EpollConnector
             && broker is IPEndPoint { AddressFamily: AddressFamily.InterNetwork };
 
     /// <summary>
-    /// Connects <paramref name="count"/> clients; returns their descriptors, -1 where the attempt failed (counted in
-    /// <paramref name="failures"/>). Blocks the calling thread: run it on a thread of its own.
+    /// Connects <paramref name="count"/> clients; returns their descriptors (-1 where the attempt failed, counted in
+    /// <paramref name="failures"/>) with the epoll set. Blocks the calling thread: run it on a thread of its own.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static EpollConnections ConnectAll(IPEndPoint broker, ConnectTemplate template, int count, int parallelism, ConnectFailures failures, CancellationToken cancellationToken)
