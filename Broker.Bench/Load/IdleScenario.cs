@@ -7,7 +7,9 @@ namespace Broker.Bench.Load;
 /// <summary>
 /// Opens <c>--connections</c> MQTT connections (CONNECT, CONNACK, keep-alive 0) and holds them: reports the connect
 /// rate and how much resident memory the broker holds for them. All connections go to 127.0.0.1 from ephemeral
-/// ports (28k by default on Linux), and close with RST so no TIME_WAIT is left for the next round.
+/// ports (28k by default on Linux), and close with RST so no TIME_WAIT is left for the next round. On Linux the
+/// connections are opened by <see cref="EpollConnector"/> (<c>--connector socket</c> for the Socket path), so the
+/// tool's own CPU does not cap the rate it measures.
 /// </summary>
 internal static class IdleScenario
 {
@@ -25,7 +27,20 @@ internal static class IdleScenario
         string prefix = string.Create(CultureInfo.InvariantCulture, $"load{Environment.ProcessId}-idle");
         using var progress = new Timer(_ => Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{Stopwatch.GetElapsedTime(started).TotalSeconds,5:F1}s connecting...   ")), null, 1000, 1000);
         var failures = new ConnectFailures();
-        MqttLoadConnection?[] connections = await Topology.ConnectManyAsync(endPoint, prefix, options.Connections, options.Protocol, 256, 0, null, failures, cancellationToken).ConfigureAwait(false);
+        MqttLoadConnection?[] connections = [];
+        EpollConnections? held = null;
+        if (options.EpollConnect && EpollConnector.IsSupported(endPoint))
+        {
+            var template = new ConnectTemplate(prefix, options.Connections, options.Protocol, cleanStart: true);
+            held = await Task.Factory.StartNew(
+                () => EpollConnector.ConnectAll((IPEndPoint)endPoint, template, options.Connections, Topology.ConnectParallelism, failures, cancellationToken),
+                cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        }
+        else
+        {
+            connections = await Topology.ConnectManyAsync(endPoint, prefix, options.Connections, options.Protocol, 256, 0, null, failures, cancellationToken, noDelay: false).ConfigureAwait(false);
+        }
+
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         ProcessSample? connected = broker?.TrySample();
         await progress.DisposeAsync().ConfigureAwait(false);
@@ -54,6 +69,8 @@ internal static class IdleScenario
             {
                 connection?.Abort();
             }
+
+            held?.Abort();
 
             Console.Error.WriteLine();
         }

@@ -32,6 +32,8 @@ internal sealed class LoadOptions
           --publishers N         publishers (fan-in 8, pairs 50, fan-out 1, latency 1)
           --subscribers N        subscribers (fan-out 100)
           --connections N        idle: connections to open (10000)
+          --connector epoll|socket  idle: open them with raw Linux calls and epoll (the default on Linux with an IPv4
+                                 broker: the tool's cost per connect is a third of socket's), or System.Net.Sockets
           --idle-subscribers N   pairs: extra idle connections subscribed to unrelated topics (0)
           --clean-session true|false  subscribers' Clean Session (true); false: persistent sessions (v5: expiry 300 s)
           --share                fan-out: subscribers join $share/g/... instead of plain subscriptions
@@ -68,6 +70,9 @@ internal sealed class LoadOptions
     public int Connections { get; private set; } = 10_000;
 
     public int IdleSubscribers { get; private set; }
+
+    /// <summary>Idle: open connections through <see cref="EpollConnector"/> where it is supported (true, the default).</summary>
+    public bool EpollConnect { get; private set; } = true;
 
     public bool Share { get; private set; }
 
@@ -141,6 +146,13 @@ internal sealed class LoadOptions
                 case "--broker-pid": options.BrokerPid = ParseInt(name, value, 1, int.MaxValue); break;
                 case "--json": options.JsonPath = value; break;
                 case "--label": options.Label = value; break;
+                case "--connector": options.EpollConnect = value switch
+                {
+                    "epoll" => true,
+                    "socket" => false,
+                    _ => throw new FormatException($"{name}: epoll or socket, not {value}"),
+                };
+                    break;
                 case "--clean-session": options.CleanSession = value switch
                 {
                     "true" => true,

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Broker.Core.Codec;
 using Broker.Core.Packets;
 using Broker.Core.Protocol;
@@ -34,9 +35,24 @@ internal sealed class MqttLoadConnection : IDisposable
     /// <summary>The broker's Receive Maximum (v5 CONNACK), 65535 when it sent none.</summary>
     public int ReceiveMaximum { get; private set; } = 65535;
 
-    public static async Task<MqttLoadConnection> ConnectAsync(EndPoint broker, string clientId, ProtocolVersion version, int bufferSize, int sendBufferSize, CancellationToken cancellationToken, bool cleanStart = true)
+    public static Task<MqttLoadConnection> ConnectAsync(EndPoint broker, string clientId, ProtocolVersion version, int bufferSize, int sendBufferSize, CancellationToken cancellationToken, bool cleanStart = true)
+        => ConnectAsync(broker, ConnectTemplate.Encode(clientId, version, cleanStart), version, bufferSize, sendBufferSize, noDelay: true, cancellationToken).AsTask();
+
+    /// <summary>
+    /// TCP connect, send the encoded <paramref name="connect"/> packet, wait for CONNACK. <paramref name="connect"/>
+    /// is only read until the returned task completes (the send is done by then), so the caller may reuse it.
+    /// <paramref name="noDelay"/> false saves a setsockopt for connections that never send after CONNECT (idle):
+    /// Nagle only holds back data sent while earlier data is unacknowledged, and the CONNECT is the first.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<MqttLoadConnection> ConnectAsync(EndPoint broker, ReadOnlyMemory<byte> connect, ProtocolVersion version, int bufferSize, int sendBufferSize, bool noDelay, CancellationToken cancellationToken)
     {
-        var socket = new Socket(broker.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = new Socket(broker.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (noDelay)
+        {
+            socket.NoDelay = true;
+        }
+
         if (sendBufferSize > 0)
         {
             // Publishers: a bounded kernel queue, so a broker that reads slowly pushes back within milliseconds and
@@ -48,23 +64,13 @@ internal sealed class MqttLoadConnection : IDisposable
         try
         {
             await socket.ConnectAsync(broker, cancellationToken).ConfigureAwait(false);
-            var output = new ArrayBufferWriter<byte>(64);
-            PacketEncoder.WriteConnect(output, new ConnectPacket
-            {
-                ProtocolVersion = version,
-                ClientId = clientId,
-                CleanStart = cleanStart,
-                // A persistent session needs an expiry in v5 (3.1.1 takes the broker's default).
-                Properties = cleanStart || version != ProtocolVersion.V500 ? null : new MqttProperties { SessionExpiryInterval = 300 },
-                KeepAlive = 0,   // no PINGREQ traffic: idle connections stay silent, as the scenario intends
-            });
-            await connection.SendAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            await connection.SendAsync(connect, cancellationToken).ConfigureAwait(false);
             FixedHeader header = await connection.ReadControlPacketAsync(PacketType.ConnAck, cancellationToken).ConfigureAwait(false);
             ConnAckPacket connAck = PacketDecoder.DecodeConnAck(connection.Body(header), version);
             connection.Consume(header);
             if (connAck.ReasonCode != ReasonCode.Success)
             {
-                throw new InvalidOperationException($"CONNACK refused {clientId}: {connAck.ReasonCode}");
+                throw new InvalidOperationException($"CONNACK refused {ClientIdOf(connect)}: {connAck.ReasonCode}");
             }
 
             if (connAck.Properties?.ReceiveMaximum is ushort receiveMaximum)
@@ -101,6 +107,7 @@ internal sealed class MqttLoadConnection : IDisposable
         => _socket.SendAsync(data, SocketFlags.None, cancellationToken);
 
     /// <summary>Receives more bytes after those not yet consumed; 0 when the broker closed the connection.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveAsync(CancellationToken cancellationToken)
     {
         if (_start == _end)
@@ -158,6 +165,15 @@ internal sealed class MqttLoadConnection : IDisposable
 
     public void Dispose() => _socket.Dispose();
 
+    private static string ClientIdOf(ReadOnlyMemory<byte> connect)
+    {
+        var packet = new ReadOnlySequence<byte>(connect);
+        return PacketDecoder.TryReadFrame(packet, MaximumPacketSize, out FixedHeader header)
+            ? PacketDecoder.DecodeConnect(packet.Slice(header.HeaderLength, header.RemainingLength)).ClientId
+            : "?";
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FixedHeader> ReadControlPacketAsync(PacketType expected, CancellationToken cancellationToken)
     {
         while (true)

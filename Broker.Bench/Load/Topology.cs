@@ -15,7 +15,7 @@ internal sealed class Topology : IDisposable
     private const int PublisherBuffer = 16 * 1024;
     private const int IdleBuffer = 256;
     private const int PublisherSendBuffer = 256 * 1024;
-    private const int ConnectParallelism = 64;
+    public const int ConnectParallelism = 64;
 
     public List<Publisher> Publishers { get; } = [];
 
@@ -59,28 +59,19 @@ internal sealed class Topology : IDisposable
     /// <summary>
     /// Opens <paramref name="count"/> connections, <see cref="ConnectParallelism"/> handshakes at a time. Any failure
     /// throws, unless <paramref name="failures"/> is given: then failed slots stay null and are counted there.
+    /// <paramref name="noDelay"/> false is for connections that send nothing after CONNECT (idle): one setsockopt less.
     /// </summary>
-    public static async Task<MqttLoadConnection?[]> ConnectManyAsync(EndPoint broker, string prefix, int count, ProtocolVersion version, int bufferSize, int sendBufferSize, Func<MqttLoadConnection, int, Task>? setup, ConnectFailures? failures, CancellationToken cancellationToken, bool cleanStart = true)
+    public static async Task<MqttLoadConnection?[]> ConnectManyAsync(EndPoint broker, string prefix, int count, ProtocolVersion version, int bufferSize, int sendBufferSize, Func<MqttLoadConnection, int, Task>? setup, ConnectFailures? failures, CancellationToken cancellationToken, bool cleanStart = true, bool noDelay = true)
     {
-        var connections = new MqttLoadConnection?[count];
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = ConnectParallelism, CancellationToken = cancellationToken };
-        await Parallel.ForAsync(0, count, parallel, async (i, ct) =>
+        var run = new ConnectRun(broker, new ConnectTemplate(prefix, count, version, cleanStart), new MqttLoadConnection?[count], bufferSize, sendBufferSize, noDelay, setup, failures);
+        var workers = new Task[Math.Min(ConnectParallelism, count)];
+        for (int w = 0; w < workers.Length; w++)
         {
-            try
-            {
-                MqttLoadConnection connection = await MqttLoadConnection.ConnectAsync(broker, prefix + i.ToString(CultureInfo.InvariantCulture), version, bufferSize, sendBufferSize, ct, cleanStart).ConfigureAwait(false);
-                connections[i] = connection;
-                if (setup is not null)
-                {
-                    await setup(connection, i).ConfigureAwait(false);
-                }
-            }
-            catch (Exception ex) when (failures is not null && ex is System.Net.Sockets.SocketException or InvalidOperationException)
-            {
-                failures.Add(ex);
-            }
-        }).ConfigureAwait(false);
-        return connections;
+            workers[w] = run.WorkAsync(cancellationToken);
+        }
+
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        return run.Connections;
     }
 
     public static EndPoint ResolveBroker(LoadOptions options)
@@ -206,9 +197,55 @@ internal sealed class ConnectFailures
 
     public string? First => Volatile.Read(ref _first);
 
-    public void Add(Exception exception)
+    public void Add(Exception exception) => Add(exception.Message);
+
+    public void Add(string reason)
     {
         Interlocked.Increment(ref _count);
-        Interlocked.CompareExchange(ref _first, exception.Message, null);
+        Interlocked.CompareExchange(ref _first, reason, null);
+    }
+}
+
+/// <summary>
+/// One <see cref="Topology.ConnectManyAsync"/>: workers take the next index from a shared counter until all are
+/// taken, so each worker is one async loop (one state machine for its whole run) rather than a task per connection.
+/// The first failure that is not counted stops the others from starting new connects and is rethrown.
+/// </summary>
+internal sealed class ConnectRun(EndPoint broker, ConnectTemplate template, MqttLoadConnection?[] connections, int bufferSize, int sendBufferSize, bool noDelay, Func<MqttLoadConnection, int, Task>? setup, ConnectFailures? failures)
+{
+    private int _next = -1;
+    private volatile bool _stopped;
+
+    public ConnectTemplate Template => template;
+
+    public MqttLoadConnection?[] Connections => connections;
+
+    public async Task WorkAsync(CancellationToken cancellationToken)
+    {
+        byte[] packet = template.NewPacket();   // this worker's own CONNECT, its client id rewritten per connection
+        int i;
+        while (!_stopped && (i = Interlocked.Increment(ref _next)) < connections.Length)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            template.SetIndex(packet, i);
+            try
+            {
+                MqttLoadConnection connection = await MqttLoadConnection.ConnectAsync(broker, packet, template.Version, bufferSize, sendBufferSize, noDelay, cancellationToken).ConfigureAwait(false);
+                connections[i] = connection;
+                if (setup is not null)
+                {
+                    await setup(connection, i).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (failures is not null && ex is System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                failures.Add(ex);
+            }
+            catch
+            {
+                _stopped = true;
+                throw;
+            }
+        }
     }
 }
