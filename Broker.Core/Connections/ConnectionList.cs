@@ -1,9 +1,10 @@
 using System.Buffers;
+using Broker.Shared;
 
 namespace Broker.Core.Connections;
 
 /// <summary>
-/// The connections a broker serves: a doubly linked list through <see cref="MqttConnection"/> itself, under one lock.
+/// The connections a broker serves: an <see cref="IntrusiveList{T}"/> through <see cref="MqttConnection"/> itself, under one lock.
 /// A <c>ConcurrentDictionary</c> would cost a 40-byte node per connection, a garbage copy of every node each time its
 /// table grows, and the connection's identity hash. Added once per connection and removed once; everything that walks
 /// it (housekeeping, snapshots, shutdown) works on a copy (<see cref="Rent"/>), so no lock is held while it acts.
@@ -11,7 +12,7 @@ namespace Broker.Core.Connections;
 internal sealed class ConnectionList
 {
     private readonly Lock _lock = new();
-    private MqttConnection? _first;
+    private readonly IntrusiveList<MqttConnection> _list = new();
     private int _count;
 
     public int Count => Volatile.Read(ref _count);
@@ -20,14 +21,8 @@ internal sealed class ConnectionList
     {
         lock (_lock)
         {
-            connection.NextInList = _first;
-            if (_first is not null)
-            {
-                _first.PreviousInList = connection;
-            }
-
-            _first = connection;
-            _count++;
+            _list.Add(connection);
+            _count = _list.Count;
         }
     }
 
@@ -36,28 +31,12 @@ internal sealed class ConnectionList
     {
         lock (_lock)
         {
-            if (connection.PreviousInList is null && !ReferenceEquals(_first, connection))
+            if (!_list.Remove(connection))
             {
                 return -1;
             }
 
-            if (connection.PreviousInList is null)
-            {
-                _first = connection.NextInList;
-            }
-            else
-            {
-                connection.PreviousInList.NextInList = connection.NextInList;
-            }
-
-            if (connection.NextInList is not null)
-            {
-                connection.NextInList.PreviousInList = connection.PreviousInList;
-            }
-
-            connection.PreviousInList = null;
-            connection.NextInList = null;
-            return --_count;
+            return _count = _list.Count;
         }
     }
 
@@ -69,9 +48,9 @@ internal sealed class ConnectionList
     {
         lock (_lock)
         {
-            MqttConnection[] copy = ArrayPool<MqttConnection>.Shared.Rent(Math.Max(_count, 1));
+            MqttConnection[] copy = ArrayPool<MqttConnection>.Shared.Rent(Math.Max(_list.Count, 1));
             count = 0;
-            for (MqttConnection? connection = _first; connection is not null; connection = connection.NextInList)
+            for (MqttConnection? connection = _list.First; connection is not null; connection = connection.NextInList)
             {
                 copy[count++] = connection;
             }

@@ -6,6 +6,7 @@ using Broker.Core.Metrics;
 using Broker.Core.Protocol;
 using Broker.Core.Routing;
 using Broker.Core.Sessions;
+using Broker.Shared;
 
 namespace Broker.Core.Connections;
 
@@ -14,7 +15,7 @@ namespace Broker.Core.Connections;
 /// synchronously (no await per packet), and a writer, scheduled when output is queued, that is the only writer of the output.
 /// The socket's lifetime is this object's; the <see cref="Session"/> may outlive it.
 /// </summary>
-internal sealed partial class MqttConnection : IThreadPoolWorkItem
+internal sealed partial class MqttConnection : IThreadPoolWorkItem, IIntrusiveListNode<MqttConnection>
 {
     private const int StateAwaitingConnect = 0;
     private const int StateConnected = 1;
@@ -26,9 +27,11 @@ internal sealed partial class MqttConnection : IThreadPoolWorkItem
     private int _state;
     private Rare? _rare;
 
-    // Neighbours in the broker's ConnectionList, under its lock.
-    internal MqttConnection? PreviousInList;
-    internal MqttConnection? NextInList;
+    /// <summary>Neighbours in the broker's <see cref="ConnectionList"/>, under its lock.</summary>
+    public MqttConnection? PreviousInList { get; set; }
+
+    public MqttConnection? NextInList { get; set; }
+
     private int _closeRequested;
     private DisconnectReason _closeReason;
     private long _lastActivity;

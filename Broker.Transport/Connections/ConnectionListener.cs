@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Broker.Core;
+using Broker.Shared;
 using Broker.Transport.Diagnostics;
 using Broker.Transport.Tcp;
 using Microsoft.Extensions.Logging;
@@ -35,8 +36,7 @@ public abstract class ConnectionListener : IConnectionListener
     // The connections being served: an intrusive list under its own lock (no dictionary node per connection, and no
     // garbage nodes when a dictionary would grow), and a waiter for the list to empty once shutdown asks.
     private readonly Lock _connectionsLock = new();
-    private ServedConnection? _firstConnection;
-    private int _servedCount;
+    private readonly IntrusiveList<ServedConnection> _served = new();
     private TaskCompletionSource? _allServed;
 
     private Socket? _listenSocket;
@@ -215,7 +215,7 @@ public abstract class ConnectionListener : IConnectionListener
         Task allServed;
         lock (_connectionsLock)
         {
-            if (_servedCount == 0)
+            if (_served.Count == 0)
             {
                 return;
             }
@@ -237,7 +237,7 @@ public abstract class ConnectionListener : IConnectionListener
         List<ServedConnection> remaining = [];
         lock (_connectionsLock)
         {
-            for (ServedConnection? connection = _firstConnection; connection is not null; connection = connection.Next)
+            for (ServedConnection? connection = _served.First; connection is not null; connection = connection.NextInList)
             {
                 remaining.Add(connection);
             }
@@ -296,14 +296,7 @@ public abstract class ConnectionListener : IConnectionListener
     {
         lock (_connectionsLock)
         {
-            connection.Next = _firstConnection;
-            if (_firstConnection is not null)
-            {
-                _firstConnection.Previous = connection;
-            }
-
-            _firstConnection = connection;
-            _servedCount++;
+            _served.Add(connection);
         }
     }
 
@@ -312,29 +305,7 @@ public abstract class ConnectionListener : IConnectionListener
     {
         lock (_connectionsLock)
         {
-            if (connection.Previous is null && !ReferenceEquals(_firstConnection, connection))
-            {
-                // Not listed (never tracked, or untracked already).
-                return;
-            }
-
-            if (connection.Previous is null)
-            {
-                _firstConnection = connection.Next;
-            }
-            else
-            {
-                connection.Previous.Next = connection.Next;
-            }
-
-            if (connection.Next is not null)
-            {
-                connection.Next.Previous = connection.Previous;
-            }
-
-            connection.Previous = null;
-            connection.Next = null;
-            if (--_servedCount == 0)
+            if (_served.Remove(connection) && _served.Count == 0)
             {
                 _allServed?.TrySetResult();
             }
@@ -484,7 +455,7 @@ public abstract class ConnectionListener : IConnectionListener
 /// A connection a <see cref="ConnectionListener"/> serves, waits for on close, and aborts when the grace period ends;
 /// also its place in the listener's list of open connections.
 /// </summary>
-internal abstract class ServedConnection(long id) : IDuplexPipe, IAsyncDisposable
+internal abstract class ServedConnection(long id) : IDuplexPipe, IAsyncDisposable, IIntrusiveListNode<ServedConnection>
 {
     /// <summary>The listener's number for this connection, for logs.</summary>
     public long Id { get; } = id;
@@ -497,9 +468,9 @@ internal abstract class ServedConnection(long id) : IDuplexPipe, IAsyncDisposabl
     public abstract string? ShutdownReason { get; }
 
     /// <summary>Neighbours in the listener's list, under its lock.</summary>
-    internal ServedConnection? Previous { get; set; }
+    public ServedConnection? PreviousInList { get; set; }
 
-    internal ServedConnection? Next { get; set; }
+    public ServedConnection? NextInList { get; set; }
 
     public abstract void Abort();
 
