@@ -17,7 +17,7 @@ namespace Broker.Server.Hosting;
 /// <remarks>
 /// The server ships with tiered compilation off (<c>Broker.Server.csproj</c>), so every method is compiled fully on its
 /// first call. Without this, the first clients pay for compiling the connect, routing and delivery paths: measured as
-/// 6-8 µs more broker CPU per connect over the first 10,000 connects, and 0.14 KB of RSS per connection that is the
+/// 6-9 µs more broker CPU per connect over the first 10,000 connects, and 0.06 KB of RSS per connection that is the
 /// JIT's, not theirs (<c>Broker.Bench/results/idle-connections.md</c>). The private broker has its own counters,
 /// sessions and retained store and is disposed afterwards: nothing of it is visible in the real one. A failure here is
 /// never fatal, it only means a slower first client.
