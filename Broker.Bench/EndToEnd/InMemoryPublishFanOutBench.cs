@@ -1,11 +1,7 @@
-using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using BenchmarkDotNet.Attributes;
-using Broker.Bench.Support;
 using Broker.Core;
-using Broker.Core.Codec;
 using Broker.Core.Configuration;
-using Broker.Core.Packets;
 using Broker.Core.Protocol;
 
 namespace Broker.Bench.EndToEnd;
@@ -13,7 +9,7 @@ namespace Broker.Bench.EndToEnd;
 /// <summary>
 /// The whole publish path in one process (Garnet's embedded idea): a real <see cref="MqttBroker"/>, one publisher and
 /// <see cref="Subscribers"/> subscribers on <c>bench/fanout/topic</c>, each an MQTT 3.1.1 connection over in-memory
-/// pipes. An invocation writes <see cref="Batch"/> pre-encoded PUBLISH frames (64-byte payload) to the publisher's pipe
+/// pipes (<see cref="PublishFanOutHarness"/>). An invocation writes 100 pre-encoded PUBLISH frames (64-byte payload) to the publisher's pipe
 /// and returns when every subscriber has read all the bytes it should get; QoS 1 subscribers PUBACK each delivery.
 /// </summary>
 /// <remarks>
@@ -26,16 +22,7 @@ namespace Broker.Bench.EndToEnd;
 [SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet owns the lifetime: everything is disposed in [GlobalCleanup].")]
 public class InMemoryPublishFanOutBench
 {
-    private const int Batch = 100;
-    private const string Topic = "bench/fanout/topic";
-
-    private readonly SemaphoreSlim _done = new(0);
-    private MqttBroker _broker = null!;
-    private PipeConnection _publisher = null!;
-    private PipeConnection[] _subscribers = [];
-    private byte[] _batch = [];
-    private long _round;
-    private int _remaining;
+    private PublishFanOutHarness _harness = null!;
 
     [Params(1, 100)]
     public int Subscribers { get; set; }
@@ -45,70 +32,11 @@ public class InMemoryPublishFanOutBench
 
     [GlobalSetup]
     public void Setup()
-    {
-        _broker = new MqttBroker(new BrokerOptions { SysTopicsEnabled = false });
-        _subscribers = new PipeConnection[Subscribers];
-        for (int i = 0; i < _subscribers.Length; i++)
-        {
-            _subscribers[i] = new PipeConnection(_broker, OnSubscriberDone) { AckPublishes = QoS != QualityOfService.AtMostOnce };
-            _subscribers[i].Handshake($"sub-{i}", Topic, QoS);
-        }
-
-        _publisher = new PipeConnection(_broker, static () => { });
-        _publisher.Handshake("pub", null, QoS);
-
-        // 3.1.1 to 3.1.1 at the same QoS: each subscriber receives frames of exactly the published length (the broker
-        // assigns its own packet identifiers, also two bytes).
-        var output = new ArrayBufferWriter<byte>(Batch * 128);
-        for (int i = 0; i < Batch; i++)
-        {
-            PacketEncoder.WritePublish(output, new OutgoingPublish
-            {
-                QoS = QoS,
-                PacketIdentifier = QoS == QualityOfService.AtMostOnce ? (ushort)0 : (ushort)(i + 1),
-                TopicName = "bench/fanout/topic"u8,
-                Payload = PacketFixtures.Payload,
-            }, ProtocolVersion.V311);
-        }
-
-        _batch = output.WrittenSpan.ToArray();
-    }
+        => _harness = new PublishFanOutHarness(new MqttBroker(new BrokerOptions { SysTopicsEnabled = false }), "bench/fanout/topic", Subscribers, QoS);
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _publisher.CloseAsync().GetAwaiter().GetResult();
-        foreach (PipeConnection subscriber in _subscribers)
-        {
-            subscriber.CloseAsync().GetAwaiter().GetResult();
-        }
+    public void Cleanup() => _harness.Dispose();
 
-        _broker.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _done.Dispose();
-    }
-
-    [Benchmark(OperationsPerInvoke = Batch)]
-    public void PublishBatch()
-    {
-        long target = ++_round * _batch.Length;
-        Volatile.Write(ref _remaining, _subscribers.Length);
-        foreach (PipeConnection subscriber in _subscribers)
-        {
-            subscriber.SetTarget(target);
-        }
-
-        _publisher.Send(_batch);
-        if (!_done.Wait(TimeSpan.FromSeconds(30)))
-        {
-            throw new TimeoutException($"Round {_round}: {Volatile.Read(ref _remaining)} subscribers still short of {target} bytes.");
-        }
-    }
-
-    private void OnSubscriberDone()
-    {
-        if (Interlocked.Decrement(ref _remaining) == 0)
-        {
-            _done.Release();
-        }
-    }
+    [Benchmark(OperationsPerInvoke = PublishFanOutHarness.Batch)]
+    public void PublishBatch() => _harness.PublishBatch();
 }
