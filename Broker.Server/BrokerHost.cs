@@ -217,6 +217,20 @@ internal sealed class BrokerHost : IAsyncDisposable
             }
         }
 
+        if (Options.EventLoopSliceMicroseconds > 0)
+        {
+            // After the listeners: the runtime has started its event-loop threads by now (the JIT warm-up, or the
+            // first accept, is their first socket operation).
+            if (EventLoopSlice.Apply(TimeSpan.FromMicroseconds(Options.EventLoopSliceMicroseconds)) is int count)
+            {
+                ServerLog.EventLoopSliceSet(_logger, count, Options.EventLoopSliceMicroseconds);
+            }
+            else
+            {
+                ServerLog.EventLoopSliceUnsupported(_logger);
+            }
+        }
+
         if (Api is not null)
         {
             if (Options.ApiDefaultApp && Options.ApiDefaultAppId.Length > 0 && Options.ApiDefaultAppSecret.Length > 0)

@@ -42,4 +42,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(2012, LogLevel.Warning, "JIT warm-up stopped after {ElapsedMs:F0} ms ({Reason}); the first clients may be slower.")]
     public static partial void WarmupFailed(ILogger logger, double elapsedMs, string reason);
+
+    [LoggerMessage(2013, LogLevel.Debug, "Socket event loops: {Count} thread(s) run with a {SliceMicroseconds} µs scheduling slice.")]
+    public static partial void EventLoopSliceSet(ILogger logger, int count, int sliceMicroseconds);
+
+    [LoggerMessage(2014, LogLevel.Debug, "This kernel takes no per-thread scheduling slice (Linux 6.12+); the socket event loops keep its default.")]
+    public static partial void EventLoopSliceUnsupported(ILogger logger);
 }

@@ -17,6 +17,7 @@ internal sealed class ServerOptions
 {
     private string _dataDirectory = "./data";
     private TimeSpan _shutdownTimeout = TimeSpan.FromSeconds(10);
+    private int _eventLoopSliceMicroseconds = 100;
 
     /// <summary>Broker behaviour and limits (EMQX zone defaults).</summary>
     public BrokerOptions Broker { get; } = new();
@@ -113,6 +114,18 @@ internal sealed class ServerOptions
     /// real clients do not wait for the JIT (<see cref="Hosting.JitWarmup"/>). Costs about 0.2 s of start-up.
     /// </summary>
     public bool JitWarmup { get; set; } = true;
+
+    /// <summary>
+    /// Linux 6.12 and later: the scheduling slice, in microseconds, requested for the socket event-loop threads, 100;
+    /// 0 leaves the kernel's default (<see cref="Hosting.EventLoopSlice"/>).
+    /// </summary>
+    public int EventLoopSliceMicroseconds
+    {
+        get => _eventLoopSliceMicroseconds;
+        set => _eventLoopSliceMicroseconds = value is 0 or (>= 100 and <= 100_000)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "Must be 0 or between 100 and 100000.");
+    }
 
     /// <summary>Where the broker keeps what must survive a restart, <c>./data</c> (relative to the working directory); created at start.</summary>
     public string DataDirectory

@@ -40,6 +40,8 @@ internal sealed class LoadOptions
           --rate N               total msg/s for all publishers; 0 = as fast as the broker takes them (latency: 1000)
           --broker-pid PID       sample the broker's CPU% and RSS from /proc
           --json FILE            write the result as JSON
+          --latency-log FILE     write every latency sample of the window as CSV (ms since the window opened,
+                                 latency in µs), to see when the tail happened
           --label NAME           name of the broker in the report and JSON
         """;
 
@@ -84,6 +86,8 @@ internal sealed class LoadOptions
     public int BrokerPid { get; private set; }
 
     public string? JsonPath { get; private set; }
+
+    public string? LatencyLogPath { get; private set; }
 
     public string Label { get; private set; } = "broker";
 
@@ -145,6 +149,7 @@ internal sealed class LoadOptions
                 case "--rate": options.Rate = ParseDouble(name, value, 0); break;
                 case "--broker-pid": options.BrokerPid = ParseInt(name, value, 1, int.MaxValue); break;
                 case "--json": options.JsonPath = value; break;
+                case "--latency-log": options.LatencyLogPath = value; break;
                 case "--label": options.Label = value; break;
                 case "--connector": options.EpollConnect = value switch
                 {

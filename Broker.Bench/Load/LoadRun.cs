@@ -40,6 +40,9 @@ internal static class LoadRun
             sendLoops.Add(Task.Run(() => publisher.RunSendLoopAsync(stop.Token), CancellationToken.None));
         }
 
+        using RatePacer? pacer = options.Rate > 0 ? new RatePacer(topology.Publishers, options.Rate) : null;
+        pacer?.Start();
+
         var progress = new ProgressLine(topology, broker);
         long started = Stopwatch.GetTimestamp();
         TimeSpan windowOpens = TimeSpan.FromSeconds(options.WarmupSeconds);
@@ -72,6 +75,7 @@ internal static class LoadRun
             }
         }
 
+        pacer?.Dispose();
         foreach (Publisher publisher in topology.Publishers)
         {
             publisher.Stop();
@@ -83,6 +87,16 @@ internal static class LoadRun
         }
         progress.Finish();
         Summarize(result, topology, first!.Value, last!.Value);
+        if (options.LatencyLogPath is not null)
+        {
+            using var log = new StreamWriter(options.LatencyLogPath);
+            log.WriteLine("ms,latency_us");
+            foreach (Subscriber subscriber in topology.Subscribers)
+            {
+                subscriber.WriteLog(log);
+            }
+        }
+
         await stop.CancelAsync().ConfigureAwait(false);
         topology.Dispose();
         try

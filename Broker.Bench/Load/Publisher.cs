@@ -26,7 +26,7 @@ internal sealed class Publisher
     private readonly byte[] _batch;
     private readonly int _maxBatch;
     private readonly int _window;
-    private readonly double _ratePerSecond;
+    private readonly bool _paced;
     private readonly AsyncSignal _signal = new();
     private readonly long[] _sequenceByPacketId = new long[65536];
     private readonly bool[] _packetIdInUse = new bool[65536];
@@ -36,17 +36,18 @@ internal sealed class Publisher
     private int _pubRelCount;
     private ushort _nextPacketId;
     private int _inflight;
+    private long _allowed;
     private long _sent;
     private long _acknowledged;
     private long _rejected;
     private volatile bool _stopping;
 
-    public Publisher(int id, MqttLoadConnection connection, string topic, QualityOfService qos, int payloadSize, int window, double ratePerSecond)
+    public Publisher(int id, MqttLoadConnection connection, string topic, QualityOfService qos, int payloadSize, int window, bool paced)
     {
         Id = id;
         _connection = connection;
         _qos = qos;
-        _ratePerSecond = ratePerSecond;
+        _paced = paced;
         _window = Math.Min(Math.Min(window, connection.ReceiveMaximum), 65534);
 
         byte[] payload = new byte[payloadSize];
@@ -80,6 +81,13 @@ internal sealed class Publisher
 
     public bool Closed { get; private set; }
 
+    /// <summary>Paced publishers (<c>--rate</c>): sequence numbers [0, <paramref name="allowed"/>) may be sent by now.</summary>
+    public void Allow(long allowed)
+    {
+        Volatile.Write(ref _allowed, allowed);
+        _signal.Set();
+    }
+
     public void Stop()
     {
         _stopping = true;
@@ -89,7 +97,6 @@ internal sealed class Publisher
     public async Task RunSendLoopAsync(CancellationToken cancellationToken)
     {
         long sequence = 0;
-        long started = Stopwatch.GetTimestamp();
         int frame = _template.Length;
         while (!_stopping)
         {
@@ -100,10 +107,9 @@ internal sealed class Publisher
                 budget = Math.Min(budget, _window - Volatile.Read(ref _inflight));
             }
 
-            if (_ratePerSecond > 0)
+            if (_paced)
             {
-                long due = (long)(Stopwatch.GetElapsedTime(started).TotalSeconds * _ratePerSecond) + 1;
-                budget = Math.Min(budget, due - sequence);
+                budget = Math.Min(budget, Volatile.Read(ref _allowed) - sequence);
             }
 
             if (budget > 0)
@@ -133,15 +139,7 @@ internal sealed class Publisher
 
             if (length == 0)
             {
-                if (_ratePerSecond > 0)
-                {
-                    await Task.Delay(1, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await _signal.WaitAsync().ConfigureAwait(false);
-                }
-
+                await _signal.WaitAsync().ConfigureAwait(false);
                 continue;
             }
 

@@ -20,6 +20,8 @@ internal sealed class Subscriber
     private readonly int _payloadSize;
     private readonly MeasureWindow _window;
     private readonly byte[] _acks = new byte[16 * 1024];
+    private long[]? _log;
+    private int _logged;
     private long _received;
     private long _duplicates;
     private long _wrongSize;
@@ -54,6 +56,19 @@ internal sealed class Subscriber
     public long Gaps => Volatile.Read(ref _gaps);
 
     public LatencyHistogram Latency { get; } = new();
+
+    /// <summary>Also keep up to <paramref name="samples"/> raw samples (arrival timestamp, latency) for <see cref="WriteLog"/>.</summary>
+    public void KeepSamples(int samples) => _log = new long[2 * samples];
+
+    /// <summary>Appends the kept samples as CSV lines: milliseconds since the window opened, latency in microseconds.</summary>
+    public void WriteLog(TextWriter writer)
+    {
+        long start = _window.Start;
+        for (int i = 0; i < _logged; i += 2)
+        {
+            writer.WriteLine(FormattableString.Invariant($"{(_log![i] - start) * 1000.0 / Stopwatch.Frequency:F3},{_log[i + 1] / 1000.0:F1}"));
+        }
+    }
 
     public bool Closed { get; private set; }
 
@@ -149,7 +164,14 @@ internal sealed class Subscriber
         long now = Stopwatch.GetTimestamp();
         if (_window.Contains(now))
         {
-            Latency.Record((long)((now - sentAt) * (1_000_000_000.0 / Stopwatch.Frequency)));
+            long nanoseconds = (long)((now - sentAt) * (1_000_000_000.0 / Stopwatch.Frequency));
+            Latency.Record(nanoseconds);
+            if (_log is not null && _logged < _log.Length)
+            {
+                _log[_logged] = now;
+                _log[_logged + 1] = nanoseconds;
+                _logged += 2;
+            }
         }
     }
 }

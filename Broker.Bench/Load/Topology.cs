@@ -132,7 +132,13 @@ internal sealed class Topology : IDisposable
         Track(subscribers);
         for (int s = 0; s < subscribers.Length; s++)
         {
-            Subscribers.Add(new Subscriber(subscribers[s]!, streams[s], ordered, options.PayloadSize, window));
+            var subscriber = new Subscriber(subscribers[s]!, streams[s], ordered, options.PayloadSize, window);
+            if (options.LatencyLogPath is not null)
+            {
+                subscriber.KeepSamples(1 << 22);
+            }
+
+            Subscribers.Add(subscriber);
         }
 
         if (options.IdleSubscribers > 0)
@@ -145,10 +151,9 @@ internal sealed class Topology : IDisposable
 
         MqttLoadConnection?[] publisherConnections = await ConnectManyAsync(broker, prefix + "pub", publishers, options.Protocol, PublisherBuffer, PublisherSendBuffer, null, null, cancellationToken).ConfigureAwait(false);
         Track(publisherConnections);
-        double ratePerPublisher = options.Rate / Math.Max(1, publishers);
         for (int p = 0; p < publishers; p++)
         {
-            Publishers.Add(new Publisher(p, publisherConnections[p]!, topics[p], qos, options.PayloadSize, options.Window, ratePerPublisher));
+            Publishers.Add(new Publisher(p, publisherConnections[p]!, topics[p], qos, options.PayloadSize, options.Window, paced: options.Rate > 0));
         }
 
         var seen = new HashSet<SequenceBitmap>(ReferenceEqualityComparer.Instance);

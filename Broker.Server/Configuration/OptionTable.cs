@@ -52,6 +52,8 @@ internal static class OptionTable
             static (o, v) => o.MqttTcp.MaxWriteBufferSize = ParseInt(v), static o => Format(o.MqttTcp.MaxWriteBufferSize)),
         new(ListenerSection, "inline-io", "true|false", "Decode, route and send on the socket's I/O thread (one event loop per core); false: on the thread pool.",
             static (o, v) => o.MqttTcp.PreferInlineScheduling = ParseBool(v), static o => Format(o.MqttTcp.PreferInlineScheduling)),
+        new(ListenerSection, "event-loop-slice", "MICROSECONDS", "Linux 6.12+: scheduling slice asked for the socket event-loop threads, so a waking loop preempts batch work at once (100-100000); 0: the kernel's default.",
+            static (o, v) => o.EventLoopSliceMicroseconds = ParseInt(v), static o => Format(o.EventLoopSliceMicroseconds)),
 
         // MQTT/SSL listener
         new(SslSection, "ssl", "true|false|auto", "Whether the MQTT/SSL listener runs; auto: when --ssl-certfile is set. true without a certificate fails at start.",

@@ -75,6 +75,44 @@ public sealed class BrokerHostTests
         Assert.That(host.MqttListener.IsListening, Is.False);
     }
 
+    [Test, CancelAfter(20_000)]
+    public async Task StartAsync_AsksTheKernelForTheEventLoopSlice_OnEverySocketEventLoopThread(CancellationToken cancellationToken)
+    {
+        // What the kernel reports for each thread in /proc (se.slice, Linux 6.12+), not what the host thinks it did.
+        if (!OperatingSystem.IsLinux() || !File.ReadAllText("/proc/self/sched").Contains("se.slice", StringComparison.Ordinal) || Environment.OSVersion.Version < new Version(6, 12))
+        {
+            Assert.Ignore("Per-thread scheduling slices need Linux 6.12 or later.");
+        }
+
+        ServerOptions options = LocalOptions();
+        options.EventLoopSliceMicroseconds = 250;
+        await using var host = new BrokerHost(options, NullLoggerFactory.Instance);
+
+        await host.StartAsync(cancellationToken);
+
+        Dictionary<int, long> slices = SliceByThread(".NET Sockets");
+        Assert.That(slices, Is.Not.Empty, "the runtime's socket event loops exist once a listener runs");
+        Assert.That(slices.Values, Is.All.EqualTo(250_000), "nanoseconds, per event-loop thread");
+        Assert.That(SliceByThread(".NET Finalizer").Values, Is.All.Not.EqualTo(250_000), "other threads keep the kernel's default");
+    }
+
+    private static Dictionary<int, long> SliceByThread(string threadName)
+    {
+        var slices = new Dictionary<int, long>();
+        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') != threadName)
+            {
+                continue;
+            }
+
+            string line = File.ReadLines(Path.Combine(task, "sched")).First(l => l.StartsWith("se.slice", StringComparison.Ordinal));
+            slices[int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture)] = long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return slices;
+    }
+
     private ServerOptions LocalOptions()
     {
         var options = new ServerOptions { Bind = IPAddress.Loopback, MqttPort = 0, WsPort = 0, DataDirectory = Path.Combine(_directory, "data") };

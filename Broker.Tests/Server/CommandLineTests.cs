@@ -28,6 +28,8 @@ public sealed class CommandLineTests
         ["--backlog", "128", Read(o => o.MqttTcp.Backlog), 128],
         ["--tcp-write-buffer-size", "0", Read(o => o.MqttTcp.MaxWriteBufferSize), 0],
         ["--inline-io", "false", Read(o => o.MqttTcp.PreferInlineScheduling), false],
+        ["--event-loop-slice", "250", Read(o => o.EventLoopSliceMicroseconds), 250],
+        ["--event-loop-slice", "0", Read(o => o.EventLoopSliceMicroseconds), 0],
         ["--ssl", "true", Read(o => o.SslEnabled), true],
         ["--ssl-port", "18883", Read(o => o.SslPort), 18883],
         ["--ssl-acceptors", "5", Read(o => o.MqttSsl.Acceptors), 5],
@@ -240,6 +242,7 @@ public sealed class CommandLineTests
     [TestCase(new[] { "--max-inflight", "0" }, "--max-inflight", TestName = "Below the setter's range")]
     [TestCase(new[] { "--max-packet-size", "99999999999" }, "--max-packet-size", TestName = "Integer overflow")]
     [TestCase(new[] { "--acceptors", "0" }, "--acceptors", TestName = "Transport setter range")]
+    [TestCase(new[] { "--event-loop-slice", "50" }, "--event-loop-slice", TestName = "Slice below the kernel's 0.1 ms")]
     [TestCase(new[] { "--allow-anonymous", "yes" }, "--allow-anonymous", TestName = "Not a boolean")]
     [TestCase(new[] { "--shared-subscription-strategy", "fastest" }, "--shared-subscription-strategy", TestName = "Unknown strategy")]
     [TestCase(new[] { "--max-qos-allowed", "3" }, "--max-qos-allowed", TestName = "QoS 3")]
