@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side: this broker (Broker.Server) against mosquitto and aedes, same load tool, same settings.
 #
-#   Broker.Bench/run-side-by-side.sh [--rounds 3] [--warmup 2] [--duration 10] [--only KEY[,KEY...]]
-#                                    [--no-aedes] [--out Broker.Bench/RESULTS.md] [--note TEXT]
+#   Broker.Bench/run-side-by-side.sh [--rounds 3] [--latency-rounds 7] [--warmup 2] [--duration 10]
+#                                    [--only KEY[,KEY...]] [--no-aedes] [--out Broker.Bench/RESULTS.md] [--note TEXT]
 #
-# Each round runs every scenario against every broker, rotating which goes first. Every (round, scenario, broker)
+# Each round runs every scenario against every broker, rotating which goes first. The latency scenario runs more
+# rounds (--latency-rounds): its p99 is decided by the 1 % of samples that the VM's host stalls reach, which varies
+# from one 10 s window to the next far more than any throughput does (Broker.Bench/results/latency.md). Every (round, scenario, broker)
 # gets a freshly started broker, so queues and RSS never carry over. Brokers are pinned to core 0, the load tool to
 # core 1 (when there are at least 2 cores). Writes a markdown table of medians and ratios to --out.
 # mosquitto comes from Debian packages; aedes 1.2 (Node.js) from npm into Broker.Bench/aedes/node_modules, and is
@@ -15,6 +17,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
 rounds=3
+latency_rounds=7
 warmup=2
 duration=10
 only=""
@@ -24,13 +27,14 @@ with_aedes=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --rounds) rounds="$2"; shift 2 ;;
+        --latency-rounds) latency_rounds="$2"; shift 2 ;;
         --warmup) warmup="$2"; shift 2 ;;
         --duration) duration="$2"; shift 2 ;;
         --only) only="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --note) note="$2"; shift 2 ;;
         --no-aedes) with_aedes=0; shift ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "run-side-by-side: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -160,18 +164,21 @@ EOF
 selected() { [[ -z "$only" ]] || [[ ",$only," == *",$1,"* ]]; }
 started_at="$(date -u '+%Y-%m-%d %H:%M UTC')"
 load_at_start="$(cut -d' ' -f1-3 /proc/loadavg)"
-for round in $(seq 1 "$rounds"); do
+rounds_of() { [[ $1 == latency-* ]] && echo "$latency_rounds" || echo "$rounds"; }
+all_rounds=$(( rounds > latency_rounds ? rounds : latency_rounds ))
+for round in $(seq 1 "$all_rounds"); do
     # Rotate the order each round, so no broker always runs first (or right after another's cool-down).
     order=()
     for i in "${!brokers[@]}"; do order+=("${brokers[$(( (i + round - 1) % ${#brokers[@]} ))]}"); done
     for entry in "${scenarios[@]}"; do
         IFS='|' read -r key title args <<<"$entry"
         selected "$key" || continue
+        (( round <= $(rounds_of "$key") )) || continue
         for name in "${order[@]}"; do
             port="$(free_port)"
             start_broker "$name" "$port" "$work/$key.$name.$round.log"
             sleep 1
-            log "round $round/$rounds  $key  $name"
+            log "round $round/$(rounds_of "$key")  $key  $name"
             # shellcheck disable=SC2086  # $args is a list of words
             "${pin_tool[@]}" dotnet "$bench_dll" load $args --port "$port" --warmup "$warmup" --duration "$duration" \
                 --broker-pid "$broker_pid" --label "$name" --json "$work/$key.$name.$round.json" \
@@ -231,8 +238,8 @@ names="this broker / mosquitto${aedes_version:+ / aedes}"
     echo "# Side-by-side: this broker vs mosquitto${aedes_version:+ and aedes}"
     echo
     [[ -n "$note" ]] && { echo "$note"; echo; }
-    echo "Produced by \`Broker.Bench/run-side-by-side.sh --rounds $rounds --warmup $warmup --duration $duration${only:+ --only $only}\`"
-    echo "on $started_at, commit \`$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\`. Medians of $rounds round(s);"
+    echo "Produced by \`Broker.Bench/run-side-by-side.sh --rounds $rounds --latency-rounds $latency_rounds --warmup $warmup --duration $duration${only:+ --only $only}\`"
+    echo "on $started_at, commit \`$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\`. Medians of $rounds round(s), $latency_rounds for latency;"
     echo "brokers rotate which goes first, each run starts a fresh broker. Broker pinned to core 0 (\`taskset -c 0\`), load"
     echo "tool to core 1, 127.0.0.1, 64-byte payloads, MQTT 3.1.1, ${warmup} s warm-up then ${duration} s measured."
     echo
