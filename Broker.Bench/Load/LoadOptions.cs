@@ -41,7 +41,7 @@ internal sealed class LoadOptions
           --broker-pid PID       sample the broker's CPU% and RSS from /proc
           --json FILE            write the result as JSON
           --latency-log FILE     write every latency sample of the window as CSV (ms since the window opened,
-                                 latency in µs), to see when the tail happened
+                                 latency in µs; up to 4M samples), to see when the tail happened
           --label NAME           name of the broker in the report and JSON
         """;
 

@@ -15,6 +15,7 @@ internal sealed class Topology : IDisposable
     private const int PublisherBuffer = 16 * 1024;
     private const int IdleBuffer = 256;
     private const int PublisherSendBuffer = 256 * 1024;
+    private const int MaximumLoggedSamples = 1 << 22;   // --latency-log, over all subscribers: 64 MB
     public const int ConnectParallelism = 64;
 
     public List<Publisher> Publishers { get; } = [];
@@ -135,7 +136,7 @@ internal sealed class Topology : IDisposable
             var subscriber = new Subscriber(subscribers[s]!, streams[s], ordered, options.PayloadSize, window);
             if (options.LatencyLogPath is not null)
             {
-                subscriber.KeepSamples(1 << 22);
+                subscriber.KeepSamples(Math.Max(1024, MaximumLoggedSamples / subscribers.Length));
             }
 
             Subscribers.Add(subscriber);
