@@ -88,7 +88,10 @@ public sealed class WebSocketListenerTests
         Broker.Transport.Connections.StreamListener listener = secure ? server.Host.WssListener! : server.Host.WsListener!;
         Assert.That(listener.CurrentConnections, Is.EqualTo(1));
         await web.DisconnectAsync(cancellationToken);
-        await Poll.UntilAsync(() => listener.CurrentConnections == 0 && listener.ShutdownCount.Total == 1, cancellationToken);
+        await Poll.UntilAsync(
+            () => listener.CurrentConnections == 0 && listener.ShutdownCount.Total == 1,
+            () => $"current_conns {listener.CurrentConnections}, shutdown_count {{{string.Join(", ", listener.ShutdownCount.Snapshot().Select(r => $"{r.Key}: {r.Value}"))}}}",
+            cancellationToken);
     }
 
     [Test]
