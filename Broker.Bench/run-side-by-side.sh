@@ -4,11 +4,11 @@
 #   Broker.Bench/run-side-by-side.sh [--rounds 3] [--latency-rounds 7] [--warmup 2] [--duration 10]
 #                                    [--only KEY[,KEY...]] [--no-aedes] [--out Broker.Bench/RESULTS.md] [--note TEXT]
 #
-# Each round runs every scenario against every broker, rotating which goes first. The latency scenario runs more
-# rounds (--latency-rounds): its p99 is decided by the 1 % of samples that the VM's host stalls reach, which varies
-# from one 10 s window to the next far more than any throughput does (Broker.Bench/results/latency.md). Every (round, scenario, broker)
+# Each round runs every scenario against every broker, rotating which goes first. Every (round, scenario, broker)
 # gets a freshly started broker, so queues and RSS never carry over. Brokers are pinned to core 0, the load tool to
 # core 1 (when there are at least 2 cores). Writes a markdown table of medians and ratios to --out.
+# The latency scenario runs more rounds (--latency-rounds): its p99 is decided by the 1 % of samples that host stalls
+# reach, which changes from one 10 s window to the next far more than throughput does (results/latency.md).
 # mosquitto comes from Debian packages; aedes 1.2 (Node.js) from npm into Broker.Bench/aedes/node_modules, and is
 # left out when node or npm is missing (or with --no-aedes).
 set -euo pipefail
@@ -34,7 +34,7 @@ while [[ $# -gt 0 ]]; do
         --out) out="$2"; shift 2 ;;
         --note) note="$2"; shift 2 ;;
         --no-aedes) with_aedes=0; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "run-side-by-side: unknown option $1" >&2; exit 2 ;;
     esac
 done
